@@ -1,0 +1,25 @@
+import { Controller, Get } from '@nestjs/common';
+import { MarketStateService } from '../market/market-state.service.js';
+import type { HealthResponse } from '../shared/market.js';
+import { StreamRegistry } from '../streaming/stream-registry.service.js';
+
+@Controller()
+export class HealthController {
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly state: MarketStateService,
+    private readonly registry: StreamRegistry,
+  ) {}
+
+  @Get('health')
+  health(): HealthResponse {
+    return {
+      status: 'ok',
+      uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
+      symbols: this.state.instruments().length,
+      clients: this.registry.clientCount(),
+      ticksTotal: this.state.ticksTotal,
+    };
+  }
+}

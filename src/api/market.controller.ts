@@ -1,0 +1,43 @@
+import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { MarketStateService } from '../market/market-state.service.js';
+import type { HistoryResponse, SymbolInfo } from '../shared/market.js';
+import type { Quote } from '../shared/protocol.js';
+import { parseLimit, parseResolution, parseSymbolParam, parseSymbolsQuery } from './api-queries.js';
+
+/** Read-only market data over HTTP: the universe, latest quotes and candle history. */
+@Controller('api')
+export class MarketController {
+  constructor(private readonly state: MarketStateService) {}
+
+  @Get('symbols')
+  symbols(): SymbolInfo[] {
+    return this.state.instruments().map(({ symbol, name, sector }) => ({ symbol, name, sector }));
+  }
+
+  @Get('quotes')
+  quotes(@Query('symbols') symbolsQuery: unknown): Quote[] {
+    const symbols =
+      parseSymbolsQuery(symbolsQuery) ?? this.state.instruments().map((i) => i.symbol);
+    const unknown = symbols.filter((s) => !this.state.has(s));
+    if (unknown.length > 0) {
+      throw new NotFoundException(`unknown symbol(s): ${unknown.join(', ')}`);
+    }
+    return symbols.flatMap((s) => {
+      const quote = this.state.snapshot(s);
+      return quote ? [quote] : [];
+    });
+  }
+
+  @Get('history/:symbol')
+  history(
+    @Param('symbol') symbolParam: string,
+    @Query('resolution') resolutionQuery: unknown,
+    @Query('limit') limitQuery: unknown,
+  ): HistoryResponse {
+    const symbol = parseSymbolParam(symbolParam);
+    const resolution = parseResolution(resolutionQuery);
+    const limit = parseLimit(limitQuery, resolution);
+    if (!this.state.has(symbol)) throw new NotFoundException(`unknown symbol: ${symbol}`);
+    return { symbol, resolution, candles: this.state.candles(symbol, resolution, limit) };
+  }
+}

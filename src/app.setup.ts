@@ -1,0 +1,10 @@
+import type { INestApplication } from '@nestjs/common';
+import type { AppConfig } from './config/app-config.js';
+import { MarketIoAdapter } from './gateway/market-io.adapter.js';
+
+/** Wiring shared by `main.ts` and the e2e tests, so both run the same server. */
+export function configureApp(app: INestApplication, config: AppConfig): INestApplication {
+  app.useWebSocketAdapter(new MarketIoAdapter(app, config));
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './app-config.js';
+
+describe(parseConfig.name, () => {
+  it('applies the documented defaults to an empty environment', () => {
+    expect(parseConfig({})).toEqual({
+      port: 3000,
+      host: '127.0.0.1',
+      seed: 42,
+      feedTicksPerSecond: 500,
+      symbolsFile: undefined,
+      defaultIntervalMs: 250,
+      maxSymbolsPerClient: 100,
+      maxPayloadBytes: 16_384,
+      logLevel: 'log',
+      serveDashboard: true,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = parseConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      SEED: '123',
+      FEED_TICKS_PER_SECOND: '50000',
+      SYMBOLS_FILE: '/tmp/universe.json',
+      DEFAULT_INTERVAL_MS: '300',
+      MAX_SYMBOLS_PER_CLIENT: '10',
+      MAX_PAYLOAD_BYTES: '4096',
+      LOG_LEVEL: 'DEBUG',
+      SERVE_DASHBOARD: 'false',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      seed: 123,
+      feedTicksPerSecond: 50_000,
+      symbolsFile: '/tmp/universe.json',
+      defaultIntervalMs: 500,
+      maxSymbolsPerClient: 10,
+      maxPayloadBytes: 4096,
+      logLevel: 'debug',
+      serveDashboard: false,
+    });
+  });
+
+  it('names every bad key and value in one error', () => {
+    let error: unknown;
+    try {
+      parseConfig({
+        PORT: '70000',
+        SEED: '-1',
+        FEED_TICKS_PER_SECOND: '1.5',
+        DEFAULT_INTERVAL_MS: 'fast',
+        MAX_SYMBOLS_PER_CLIENT: '0',
+        LOG_LEVEL: 'loud',
+        SERVE_DASHBOARD: 'maybe',
+        HOST: 'bad host!',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(8);
+    const message = (error as ConfigError).message;
+    for (const fragment of [
+      'PORT="70000"',
+      'SEED="-1"',
+      'FEED_TICKS_PER_SECOND="1.5"',
+      'DEFAULT_INTERVAL_MS="fast"',
+      'MAX_SYMBOLS_PER_CLIENT="0"',
+      'LOG_LEVEL="loud"',
+      'SERVE_DASHBOARD="maybe"',
+      'HOST="bad host!"',
+    ]) {
+      expect(message).toContain(fragment);
+    }
+  });
+});

@@ -1,0 +1,263 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import { MARKET_SCHEDULER } from '../market/market-feed.js';
+import { MarketStateService } from '../market/market-state.service.js';
+import { buildQuote } from '../market/quote.js';
+import { UnknownSymbolError } from '../market/unknown-symbol.error.js';
+import { INTERVAL_TIERS_MS, type IntervalTierMs, type Quote } from '../shared/protocol.js';
+import { type Conflated, conflate } from './conflate.operator.js';
+import { RegistryClosedError } from './registry-closed.error.js';
+
+/** Receives each conflated update once per (symbol, tier); fans it out to that pipeline's clients. */
+export interface QuoteSink {
+  publish(symbol: string, tier: IntervalTierMs, quote: Quote): void;
+}
+
+/** The part of the market state the registry reads; lets specs pass a small fake. */
+export type MarketStateReader = Pick<MarketStateService, 'symbolTicks$' | 'session' | 'has'>;
+
+/** One shared conflation pipeline, alive while at least one client holds it. */
+interface Pipeline {
+  readonly symbol: string;
+  readonly tier: IntervalTierMs;
+  refs: number;
+  subscription: Subscription | undefined;
+}
+
+/**
+ * A failing sink must not flood the log at the quote rate (symbols × tiers
+ * updates per window), so failures are logged at most once per this period,
+ * with the count of those suppressed in between.
+ */
+const SINK_ERROR_LOG_PERIOD_MS = 10_000;
+
+/**
+ * Owns client → symbol subscriptions and one conflation pipeline per
+ * (symbol, tier), reference counted by the clients holding it. RxJS work and
+ * quote building grow with symbols × tiers, never with clients: a thousand
+ * clients on one (symbol, tier) share one pipeline and one `publish` per window.
+ */
+@Injectable()
+export class StreamRegistry implements OnModuleDestroy {
+  private readonly logger = new Logger(StreamRegistry.name);
+  /** clientId → (symbol → tier). A client with no symbol left is removed. */
+  private readonly clients = new Map<string, Map<string, IntervalTierMs>>();
+  /** symbol → (tier → pipeline). */
+  private readonly pipelines = new Map<string, Map<IntervalTierMs, Pipeline>>();
+  private sink: QuoteSink | undefined;
+  private closed = false;
+  private subscriptions = 0;
+  private livePipelines = 0;
+  private published = 0;
+  private absorbed = 0;
+  private sinkFailures = 0;
+  private sinkFailuresUnlogged = 0;
+  private lastSinkFailureLogAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    @Inject(MarketStateService) private readonly state: MarketStateReader,
+    @Inject(MARKET_SCHEDULER) private readonly scheduler: SchedulerLike,
+  ) {}
+
+  /** Quotes handed to the sink without it throwing. */
+  get quotesPublished(): number {
+    return this.published;
+  }
+
+  /** Ticks superseded inside a window (Σ (n − 1) over updates): work conflation saved. */
+  get ticksConflated(): number {
+    return this.absorbed;
+  }
+
+  /** Calls to the sink that threw. */
+  get sinkErrors(): number {
+    return this.sinkFailures;
+  }
+
+  /** Attaches the fan-out target; updates produced while none is attached are dropped. */
+  setSink(sink: QuoteSink): void {
+    this.sink = sink;
+  }
+
+  /**
+   * Subscribes a client to a symbol at a tier. Idempotent; a different tier
+   * moves the client (acquiring the new pipeline before releasing the old one,
+   * so a failure leaves it where it was).
+   */
+  subscribe(
+    clientId: string,
+    symbol: string,
+    tier: IntervalTierMs,
+  ): { previousTier: IntervalTierMs | undefined } {
+    let held = this.clients.get(clientId);
+    const previousTier = held?.get(symbol);
+    if (previousTier === tier) return { previousTier };
+    if (this.closed) throw new RegistryClosedError();
+    if (!(INTERVAL_TIERS_MS as readonly number[]).includes(tier)) {
+      throw new RangeError(`not an interval tier: ${tier}`);
+    }
+    if (!this.state.has(symbol)) throw new UnknownSymbolError(symbol);
+
+    this.acquire(symbol, tier);
+    if (previousTier !== undefined) {
+      this.release(symbol, previousTier);
+    } else {
+      this.subscriptions++;
+    }
+    if (held === undefined) {
+      held = new Map();
+      this.clients.set(clientId, held);
+    }
+    held.set(symbol, tier);
+    return { previousTier };
+  }
+
+  /** Drops one subscription; returns the tier it held, or undefined if there was none. */
+  unsubscribe(clientId: string, symbol: string): IntervalTierMs | undefined {
+    const held = this.clients.get(clientId);
+    const tier = held?.get(symbol);
+    if (held === undefined || tier === undefined) return undefined;
+    held.delete(symbol);
+    if (held.size === 0) this.clients.delete(clientId);
+    this.subscriptions--;
+    this.release(symbol, tier);
+    return tier;
+  }
+
+  /** Drops every subscription of a client (on disconnect) and returns what it held. */
+  releaseClient(clientId: string): Array<{ symbol: string; tier: IntervalTierMs }> {
+    const held = this.clients.get(clientId);
+    if (held === undefined) return [];
+    this.clients.delete(clientId);
+    const released: Array<{ symbol: string; tier: IntervalTierMs }> = [];
+    for (const [symbol, tier] of held) {
+      this.subscriptions--;
+      this.release(symbol, tier);
+      released.push({ symbol, tier });
+    }
+    return released;
+  }
+
+  /** A snapshot copy of the client's symbols and tiers (empty for an unknown client). */
+  clientSymbols(clientId: string): ReadonlyMap<string, IntervalTierMs> {
+    return new Map(this.clients.get(clientId));
+  }
+
+  /** Clients holding at least one subscription. */
+  clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Total (client, symbol) subscriptions. */
+  subscriptionCount(): number {
+    return this.subscriptions;
+  }
+
+  /** Live (symbol, tier) pipelines. */
+  pipelineCount(): number {
+    return this.livePipelines;
+  }
+
+  pipelineStats(): Array<{ symbol: string; tier: IntervalTierMs; subscribers: number }> {
+    const stats: Array<{ symbol: string; tier: IntervalTierMs; subscribers: number }> = [];
+    for (const byTier of this.pipelines.values()) {
+      for (const p of byTier.values()) {
+        stats.push({ symbol: p.symbol, tier: p.tier, subscribers: p.refs });
+      }
+    }
+    return stats;
+  }
+
+  /** Stops every pipeline and forgets every client; later subscribes are refused. */
+  onModuleDestroy(): void {
+    this.closed = true;
+    for (const byTier of this.pipelines.values()) {
+      for (const p of byTier.values()) p.subscription?.unsubscribe();
+    }
+    this.pipelines.clear();
+    this.clients.clear();
+    this.livePipelines = 0;
+    this.subscriptions = 0;
+    this.sink = undefined;
+  }
+
+  private acquire(symbol: string, tier: IntervalTierMs): void {
+    let byTier = this.pipelines.get(symbol);
+    const existing = byTier?.get(tier);
+    if (existing !== undefined) {
+      existing.refs++;
+      return;
+    }
+    const pipeline: Pipeline = { symbol, tier, refs: 1, subscription: undefined };
+    // Subscribe before registering: if symbolTicks$ throws, no half-made pipeline is left behind.
+    pipeline.subscription = this.state
+      .symbolTicks$(symbol)
+      .pipe(conflate(tier, this.scheduler))
+      .subscribe({
+        next: (update) => this.deliver(pipeline, update),
+        error: (err: unknown) => {
+          // The feed never errors by contract. If it does, the record stays so
+          // ref counts remain right; the pair recovers once every holder left.
+          this.logger.error(
+            `pipeline ${symbol}@${tier}ms failed; no more updates until it is re-created`,
+            err instanceof Error ? err.stack : String(err),
+          );
+          pipeline.subscription = undefined;
+        },
+      });
+    if (byTier === undefined) {
+      byTier = new Map();
+      this.pipelines.set(symbol, byTier);
+    }
+    byTier.set(tier, pipeline);
+    this.livePipelines++;
+  }
+
+  private release(symbol: string, tier: IntervalTierMs): void {
+    const byTier = this.pipelines.get(symbol);
+    const pipeline = byTier?.get(tier);
+    if (byTier === undefined || pipeline === undefined) return;
+    if (--pipeline.refs > 0) return;
+    pipeline.subscription?.unsubscribe();
+    byTier.delete(tier);
+    if (byTier.size === 0) this.pipelines.delete(symbol);
+    this.livePipelines--;
+  }
+
+  /**
+   * Builds the quote once and hands it to the sink. Building happens here, not
+   * in a `map` upstream, so that a throw (sink or builder) is contained to this
+   * one update instead of terminating the shared pipeline.
+   */
+  private deliver(pipeline: Pipeline, update: Conflated): void {
+    this.absorbed += update.win.n - 1;
+    const sink = this.sink;
+    if (sink === undefined) return;
+    // symbolTicks$ emits after the session is updated, so this is always set for a live symbol.
+    const session = this.state.session(pipeline.symbol);
+    if (session === undefined) return;
+    try {
+      sink.publish(pipeline.symbol, pipeline.tier, buildQuote(update.last, session, update.win));
+      this.published++;
+    } catch (err) {
+      this.sinkFailed(pipeline, err);
+    }
+  }
+
+  private sinkFailed(pipeline: Pipeline, err: unknown): void {
+    this.sinkFailures++;
+    const now = this.scheduler.now();
+    if (now - this.lastSinkFailureLogAt < SINK_ERROR_LOG_PERIOD_MS) {
+      this.sinkFailuresUnlogged++;
+      return;
+    }
+    const suppressed = this.sinkFailuresUnlogged;
+    this.lastSinkFailureLogAt = now;
+    this.sinkFailuresUnlogged = 0;
+    this.logger.error(
+      `publishing ${pipeline.symbol}@${pipeline.tier}ms failed` +
+        (suppressed > 0 ? ` (${suppressed} more failure(s) since the last report)` : ''),
+      err instanceof Error ? err.stack : String(err),
+    );
+  }
+}

@@ -1,0 +1,83 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { io, type Socket } from 'socket.io-client';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp } from '../../src/app.setup.js';
+import { type AppConfig, parseConfig } from '../../src/config/app-config.js';
+import {
+  type ClientToServerEvents,
+  MARKET_NAMESPACE,
+  type ServerToClientEvents,
+} from '../../src/shared/protocol.js';
+
+export type MarketClient = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface TestApp {
+  app: INestApplication;
+  url: string;
+  config: AppConfig;
+  close(): Promise<void>;
+}
+
+/** Boots the real AppModule on 127.0.0.1, port 0, with a fixed seed. */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const config = parseConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SEED: '7',
+    FEED_TICKS_PER_SECOND: '2000',
+    SERVE_DASHBOARD: 'false',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config)],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  configureApp(app, config);
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return { app, url, config, close: () => app.close() };
+}
+
+const openClients = new Set<MarketClient>();
+
+/** Connects a typed socket.io-client to `/market` and waits for the connection. */
+export async function connectClient(url: string): Promise<MarketClient> {
+  const socket: MarketClient = io(`${url}${MARKET_NAMESPACE}`, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
+  openClients.add(socket);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return socket;
+}
+
+/** Disconnects every client opened with {@link connectClient}. */
+export function closeAllClients(): void {
+  for (const socket of openClients) socket.disconnect();
+  openClients.clear();
+}
+
+/** Resolves when `predicate` holds, polling on a short interval; rejects after `timeoutMs`. */
+export async function waitFor(
+  predicate: () => boolean,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Resolves after `ms` of real time: only where the test is *about* elapsed time. */
+export function elapse(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
