@@ -1,0 +1,168 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { type Observable, Subject, type Subscription } from 'rxjs';
+import {
+  CANDLE_RESOLUTIONS,
+  type Candle,
+  type CandleResolution,
+  type Instrument,
+  RESOLUTION_MS,
+  type SessionStats,
+  type Tick,
+} from '../shared/market.js';
+import type { Quote } from '../shared/protocol.js';
+import { CandleSeries } from './candle-series.js';
+import { MARKET_FEED, type MarketFeed } from './market-feed.js';
+import { buildQuote, snapshotWindow } from './quote.js';
+import { UnknownSymbolError } from './unknown-symbol.error.js';
+
+/**
+ * Candles kept per symbol and resolution: an hour of 1 s candles, a day of
+ * 1 min ones. With ~80 symbols that is ≈ 400k small objects at most, bounded
+ * whatever the uptime.
+ */
+export const CANDLE_CAPACITY: Record<CandleResolution, number> = { '1s': 3600, '1m': 1440 };
+
+/** Everything known about one symbol; mutated in place by each tick. */
+class SymbolState {
+  readonly subject = new Subject<Tick>();
+  readonly ticks$: Observable<Tick> = this.subject.asObservable();
+  readonly candles = {} as Record<CandleResolution, CandleSeries>;
+  /** prevClose in whole cents: change is computed in cents so it carries no float dust. */
+  readonly prevCloseCents: number;
+  last: Tick | undefined;
+  open = 0;
+  high = 0;
+  low = 0;
+  volume = 0;
+
+  constructor(readonly instrument: Instrument) {
+    this.prevCloseCents = Math.max(1, Math.round(instrument.refPrice * 100));
+    for (const r of CANDLE_RESOLUTIONS) {
+      this.candles[r] = new CandleSeries(RESOLUTION_MS[r], CANDLE_CAPACITY[r]);
+    }
+  }
+}
+
+/**
+ * The market as the rest of the server sees it: the last tick, session
+ * statistics and candles of every symbol, and per-symbol tick streams.
+ *
+ * It is the feed's only subscriber. Each tick is applied to the state first
+ * and only then re-emitted on its symbol's hot stream, so anything reacting to
+ * a tick (a conflation window, a snapshot request) reads state that already
+ * includes it.
+ */
+@Injectable()
+export class MarketStateService implements OnModuleDestroy {
+  private readonly states = new Map<string, SymbolState>();
+  private readonly subscription: Subscription;
+  private total = 0;
+
+  constructor(@Inject(MARKET_FEED) private readonly feed: MarketFeed) {
+    for (const instrument of feed.instruments) {
+      this.states.set(instrument.symbol, new SymbolState(instrument));
+    }
+    // Subscribed at construction, before any lifecycle hook can start the feed,
+    // so the opening ticks are never missed.
+    this.subscription = feed.ticks$.subscribe((tick) => this.apply(tick));
+  }
+
+  /** The feed's run id: changes when the feed restarts and sequences restart at 1. */
+  get epoch(): string {
+    return this.feed.epoch;
+  }
+
+  /** Ticks applied since boot. */
+  get ticksTotal(): number {
+    return this.total;
+  }
+
+  instruments(): readonly Instrument[] {
+    return this.feed.instruments;
+  }
+
+  /** The instrument of an already upper-cased symbol. */
+  instrument(symbol: string): Instrument | undefined {
+    return this.states.get(symbol)?.instrument;
+  }
+
+  has(symbol: string): boolean {
+    return this.states.has(symbol);
+  }
+
+  /**
+   * Hot stream of one symbol's ticks, each emitted after the state includes it.
+   * Throws {@link UnknownSymbolError} for a symbol outside the universe.
+   */
+  symbolTicks$(symbol: string): Observable<Tick> {
+    const state = this.states.get(symbol);
+    if (!state) throw new UnknownSymbolError(symbol);
+    return state.ticks$;
+  }
+
+  lastTick(symbol: string): Tick | undefined {
+    return this.states.get(symbol)?.last;
+  }
+
+  /** Session statistics, or undefined for an unknown symbol or one without a trade yet. */
+  session(symbol: string): SessionStats | undefined {
+    const state = this.states.get(symbol);
+    if (!state?.last) return undefined;
+    return sessionOf(state, state.last);
+  }
+
+  /** The latest quote with a snapshot window (n = v = 0, o = h = l = price). */
+  snapshot(symbol: string): Quote | undefined {
+    const state = this.states.get(symbol);
+    if (!state?.last) return undefined;
+    const last = state.last;
+    return buildQuote(last, sessionOf(state, last), snapshotWindow(last.price));
+  }
+
+  /** Up to `limit` most recent candles, oldest first; the last one is still forming. */
+  candles(symbol: string, resolution: CandleResolution, limit: number): Candle[] {
+    const series = this.states.get(symbol)?.candles[resolution];
+    return series ? series.recent(limit) : [];
+  }
+
+  onModuleDestroy(): void {
+    this.subscription.unsubscribe();
+    for (const state of this.states.values()) state.subject.complete();
+  }
+
+  private apply(tick: Tick): void {
+    const state = this.states.get(tick.symbol);
+    if (!state) return;
+    const { price, size } = tick;
+    if (tick.seq === 1 || state.last === undefined) {
+      // seq 1 opens a session (first start or a feed restart): start the day afresh.
+      if (state.last !== undefined) {
+        for (const r of CANDLE_RESOLUTIONS) state.candles[r].clear();
+      }
+      state.open = state.high = state.low = price;
+      state.volume = size;
+    } else {
+      if (price > state.high) state.high = price;
+      if (price < state.low) state.low = price;
+      state.volume += size;
+    }
+    state.last = tick;
+    for (const r of CANDLE_RESOLUTIONS) state.candles[r].apply(tick);
+    this.total++;
+    state.subject.next(tick);
+  }
+}
+
+function sessionOf(state: SymbolState, last: Tick): SessionStats {
+  const changeCents = Math.round(last.price * 100) - state.prevCloseCents;
+  return {
+    open: state.open,
+    high: state.high,
+    low: state.low,
+    prevClose: state.prevCloseCents / 100,
+    volume: state.volume,
+    change: changeCents / 100,
+    // Percent with two decimals: 10 000 · change / prevClose, rounded, over 100.
+    changePct: Math.round((changeCents * 10_000) / state.prevCloseCents) / 100,
+  };
+}

@@ -1,0 +1,45 @@
+import { Inject, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { loadInstruments } from './instrument-loader.js';
+import { MARKET_FEED, MARKET_SCHEDULER, type MarketFeed } from './market-feed.js';
+import { MarketSimulator } from './market-simulator.js';
+import { MarketStateService } from './market-state.service.js';
+
+/**
+ * The market feed and its state. The feed starts once the whole application
+ * is bootstrapped (every subscriber is wired, so no opening tick is lost) and
+ * stops when the module is destroyed, leaving no timer behind.
+ *
+ * Tests swap the clock with `.overrideProvider(MARKET_SCHEDULER).useValue(scheduler)`,
+ * or the whole feed with `.overrideProvider(MARKET_FEED)`.
+ */
+@Module({
+  providers: [
+    { provide: MARKET_SCHEDULER, useValue: asyncScheduler },
+    {
+      provide: MARKET_FEED,
+      inject: [APP_CONFIG, MARKET_SCHEDULER],
+      useFactory: (config: AppConfig, scheduler: SchedulerLike): MarketFeed =>
+        new MarketSimulator({
+          instruments: loadInstruments(config.symbolsFile),
+          seed: config.seed,
+          ticksPerSecond: config.feedTicksPerSecond,
+          scheduler,
+        }),
+    },
+    MarketStateService,
+  ],
+  exports: [MARKET_FEED, MARKET_SCHEDULER, MarketStateService],
+})
+export class MarketModule implements OnApplicationBootstrap, OnModuleDestroy {
+  constructor(@Inject(MARKET_FEED) private readonly feed: MarketFeed) {}
+
+  onApplicationBootstrap(): void {
+    this.feed.start();
+  }
+
+  onModuleDestroy(): void {
+    this.feed.stop();
+  }
+}
