@@ -18,6 +18,7 @@ export class CandleSeries {
     this.buffer = new RingBuffer<Candle>(capacity);
   }
 
+  /** Candles held, at most `capacity`. */
   get length(): number {
     return this.buffer.length;
   }
@@ -52,6 +53,7 @@ export class CandleSeries {
       .map((c) => ({ t: c.t, o: c.o, h: c.h, l: c.l, c: c.c, v: c.v }));
   }
 
+  /** Forgets every candle: a new session starts. */
   clear(): void {
     this.buffer.clear();
   }

@@ -88,7 +88,7 @@ export function parseInstruments(raw: unknown, source: string): Instrument[] {
       symbol = entry.symbol.trim().toUpperCase();
       if (!SYMBOL_PATTERN.test(symbol)) {
         problems.push(
-          `${at}.symbol: ${JSON.stringify(entry.symbol)} is not a ticker (a letter then up to 9 of A-Z 0-9 . -)`,
+          `${at}.symbol: ${describe(entry.symbol)} is not a ticker (a letter then up to 9 of A-Z 0-9 . -)`,
         );
       } else {
         const first = firstIndex.get(symbol);

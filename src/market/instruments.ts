@@ -84,7 +84,7 @@ const ROWS: readonly Row[] = [
   ['XOM', 'Exxon Mobil Corporation', 'Energy', 109.8, 0.24, 2.5],
   ['CVX', 'Chevron Corporation', 'Energy', 154.6, 0.24, 1.8],
   ['COP', 'ConocoPhillips', 'Energy', 94.7, 0.29, 1.3],
-  ['SLB', 'SLB N.V.', 'Energy', 36.2, 0.34, 1.3],
+  ['SLB', 'Schlumberger Limited', 'Energy', 36.2, 0.34, 1.3],
   ['EOG', 'EOG Resources, Inc.', 'Energy', 121.4, 0.28, 0.8],
   // Utilities
   ['NEE', 'NextEra Energy, Inc.', 'Utilities', 72.35, 0.24, 1.5],
@@ -110,7 +110,7 @@ const ROWS: readonly Row[] = [
   ['DIA', 'SPDR Dow Jones Industrial Average ETF Trust', 'ETF', 431.6, 0.15, 1.5],
 ];
 
-/** The built-in universe: 80 US-listed names across 11 GICS sectors plus index ETFs. */
+/** The built-in universe: 82 US-listed names across the 11 GICS sectors, plus four index ETFs. */
 export const DEFAULT_INSTRUMENTS: readonly Instrument[] = Object.freeze(
   ROWS.map(([symbol, name, sector, refPrice, volatility, tradeIntensity]) =>
     Object.freeze({ symbol, name, sector, refPrice, volatility, tradeIntensity }),

@@ -125,6 +125,7 @@ export class MarketSimulator implements MarketFeed {
     return this.skipped;
   }
 
+  /** True between start() and stop(): a step timer is pending. */
   get running(): boolean {
     return this.timer !== undefined;
   }

@@ -77,6 +77,7 @@ export class MarketStateService implements OnModuleDestroy {
     return this.total;
   }
 
+  /** The universe, in the feed's stable order. */
   instruments(): readonly Instrument[] {
     return this.feed.instruments;
   }
@@ -86,6 +87,7 @@ export class MarketStateService implements OnModuleDestroy {
     return this.states.get(symbol)?.instrument;
   }
 
+  /** Whether an already upper-cased symbol is in the universe. */
   has(symbol: string): boolean {
     return this.states.has(symbol);
   }
@@ -100,6 +102,7 @@ export class MarketStateService implements OnModuleDestroy {
     return state.ticks$;
   }
 
+  /** The symbol's latest tick, or undefined before its first (or for an unknown symbol). */
   lastTick(symbol: string): Tick | undefined {
     return this.states.get(symbol)?.last;
   }
@@ -125,6 +128,7 @@ export class MarketStateService implements OnModuleDestroy {
     return series ? series.recent(limit) : [];
   }
 
+  /** Detaches from the feed and completes every symbol stream, so downstream pipelines finish. */
   onModuleDestroy(): void {
     this.subscription.unsubscribe();
     for (const state of this.states.values()) state.subject.complete();

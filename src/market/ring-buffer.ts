@@ -15,6 +15,7 @@ export class RingBuffer<T> {
     this.items = new Array<T | undefined>(capacity);
   }
 
+  /** Items held, at most `capacity`. */
   get length(): number {
     return this.size;
   }
@@ -54,6 +55,7 @@ export class RingBuffer<T> {
     return out;
   }
 
+  /** Drops every item (and the references to them). */
   clear(): void {
     this.items.fill(undefined);
     this.head = 0;
