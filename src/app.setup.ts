@@ -5,6 +5,9 @@ import { MarketIoAdapter } from './gateway/market-io.adapter.js';
 /** Wiring shared by `main.ts` and the e2e tests, so both run the same server. */
 export function configureApp(app: INestApplication, config: AppConfig): INestApplication {
   app.useWebSocketAdapter(new MarketIoAdapter(app, config));
-  app.enableShutdownHooks();
+  const http = app.getHttpServer() as import('node:http').Server;
+  // Slow-loris guards: a client gets this long to send its request headers / whole request.
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
   return app;
 }

@@ -38,7 +38,8 @@ export function parseSymbolsQuery(value: unknown): string[] | undefined {
 }
 
 export function parseSymbolParam(value: string): string {
-  if (!SYMBOL_SYNTAX.test(value)) throw new BadRequestException('path segment is not a ticker symbol');
+  if (!SYMBOL_SYNTAX.test(value))
+    throw new BadRequestException('path segment is not a ticker symbol');
   return normalizeSymbol(value);
 }
 

@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { MarketStateService } from '../market/market-state.service.js';
 import type { HealthResponse } from '../shared/market.js';
-import { StreamRegistry } from '../streaming/stream-registry.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 
 @Controller()
 export class HealthController {
@@ -9,7 +9,7 @@ export class HealthController {
 
   constructor(
     private readonly state: MarketStateService,
-    private readonly registry: StreamRegistry,
+    private readonly metrics: MetricsService,
   ) {}
 
   @Get('health')
@@ -18,7 +18,7 @@ export class HealthController {
       status: 'ok',
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
       symbols: this.state.instruments().length,
-      clients: this.registry.clientCount(),
+      clients: this.metrics.connectedClients,
       ticksTotal: this.state.ticksTotal,
     };
   }

@@ -1,11 +1,13 @@
-import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
 import { MarketStateService } from '../market/market-state.service.js';
 import type { HistoryResponse, SymbolInfo } from '../shared/market.js';
 import type { Quote } from '../shared/protocol.js';
+import { BearerAuthGuard } from './bearer-auth.guard.js';
 import { parseLimit, parseResolution, parseSymbolParam, parseSymbolsQuery } from './api-queries.js';
 
 /** Read-only market data over HTTP: the universe, latest quotes and candle history. */
 @Controller('api')
+@UseGuards(BearerAuthGuard)
 export class MarketController {
   constructor(private readonly state: MarketStateService) {}
 

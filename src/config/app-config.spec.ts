@@ -14,6 +14,17 @@ describe(parseConfig.name, () => {
       maxPayloadBytes: 16_384,
       logLevel: 'log',
       serveDashboard: true,
+      authTokens: [],
+      allowedOrigins: [],
+      rateLimitPerSec: 20,
+      rateLimitBurst: 40,
+      rateLimitDisconnectAfter: 100,
+      maxConnectionsPerIp: 200,
+      handshakeTimeoutMs: 10_000,
+      slowClientMaxQueue: 1000,
+      slowClientGraceMs: 10_000,
+      shutdownTimeoutMs: 5000,
+      debugEndpoints: false,
     });
   });
 
@@ -56,13 +67,15 @@ describe(parseConfig.name, () => {
         LOG_LEVEL: 'loud',
         SERVE_DASHBOARD: 'maybe',
         HOST: 'bad host!',
+        AUTH_TOKENS: 'short',
+        ALLOWED_ORIGINS: 'example.com',
       });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
-    expect(problems).toHaveLength(8);
+    expect(problems).toHaveLength(10);
     const message = (error as ConfigError).message;
     for (const fragment of [
       'PORT="70000"',
@@ -73,6 +86,8 @@ describe(parseConfig.name, () => {
       'LOG_LEVEL="loud"',
       'SERVE_DASHBOARD="maybe"',
       'HOST="bad host!"',
+      'AUTH_TOKENS',
+      'ALLOWED_ORIGINS entry "example.com"',
     ]) {
       expect(message).toContain(fragment);
     }

@@ -21,6 +21,27 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Serve the built dashboard from web/dist at `/`. */
   serveDashboard: boolean;
+  /** Accepted bearer tokens; empty means the server is open (the embedded default). */
+  authTokens: string[];
+  /** Browser origins allowed to connect, besides same-origin and localhost; `['*']` allows any. */
+  allowedOrigins: string[];
+  /** Inbound messages per connection: sustained rate and burst of the token bucket. */
+  rateLimitPerSec: number;
+  rateLimitBurst: number;
+  /** Rejected messages in a row (within 10 s) after which the connection is closed. */
+  rateLimitDisconnectAfter: number;
+  /** Concurrent connections from one IP address; 0 means unlimited. */
+  maxConnectionsPerIp: number;
+  /** Time a new connection has to join the namespace before it is closed. */
+  handshakeTimeoutMs: number;
+  /** Outbound packets queued for one client above which its updates are skipped. */
+  slowClientMaxQueue: number;
+  /** How long a client may stay above the queue cap before it is disconnected. */
+  slowClientGraceMs: number;
+  /** Longest a graceful shutdown may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
+  /** Expose `GET /debug/heap` (runs a GC when started with --expose-gc); for the soak test. */
+  debugEndpoints: boolean;
 }
 
 /** Raised at boot when one or more environment variables are invalid; lists every one. */
@@ -68,6 +89,60 @@ export const CONFIG_DOCS: { key: string; default: string; description: string }[
     key: 'SERVE_DASHBOARD',
     default: 'true',
     description: 'Serve the built dashboard (web/dist) at `/`.',
+  },
+  {
+    key: 'AUTH_TOKENS',
+    default: '(unset: open)',
+    description:
+      'Comma-separated tokens. When set, sockets need `auth: { token }` and `/api/*`, `/metrics` need `Authorization: Bearer <token>`.',
+  },
+  {
+    key: 'ALLOWED_ORIGINS',
+    default: '(same origin + localhost)',
+    description:
+      'Comma-separated browser origins allowed to connect (e.g. `https://app.example.com`), or `*`. Requests without an Origin header (non-browser clients) are allowed.',
+  },
+  {
+    key: 'RATE_LIMIT_PER_SEC',
+    default: '20',
+    description: 'Inbound messages per second per connection; beyond it: RATE_LIMITED.',
+  },
+  { key: 'RATE_LIMIT_BURST', default: '40', description: 'Burst allowance of that token bucket.' },
+  {
+    key: 'RATE_LIMIT_DISCONNECT_AFTER',
+    default: '100',
+    description:
+      'Rate-limited messages in a row (within 10 s) after which the connection is closed.',
+  },
+  {
+    key: 'MAX_CONNECTIONS_PER_IP',
+    default: '200',
+    description: 'Concurrent connections per client IP address (0 = unlimited).',
+  },
+  {
+    key: 'HANDSHAKE_TIMEOUT_MS',
+    default: '10000',
+    description: 'Time a new connection has to join `/market` before it is closed.',
+  },
+  {
+    key: 'SLOW_CLIENT_MAX_QUEUE',
+    default: '1000',
+    description: 'Outbound packets queued for one client above which its updates are skipped.',
+  },
+  {
+    key: 'SLOW_CLIENT_GRACE_MS',
+    default: '10000',
+    description: 'How long a client may stay above that cap before it is disconnected.',
+  },
+  {
+    key: 'SHUTDOWN_TIMEOUT_MS',
+    default: '5000',
+    description: 'Longest a graceful shutdown (SIGTERM/SIGINT) may take before the process exits.',
+  },
+  {
+    key: 'DEBUG_ENDPOINTS',
+    default: 'false',
+    description: 'Expose `GET /debug/heap` (heap after GC, handles); for the soak test only.',
   },
 ];
 
@@ -118,9 +193,37 @@ export function parseConfig(env: Env): AppConfig {
   if (levelRaw) {
     if ((LOG_LEVELS as readonly string[]).includes(levelRaw)) logLevel = levelRaw as LogLevel;
     else
-      problems.push(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: expected one of ${LOG_LEVELS.join(', ')}`);
+      problems.push(
+        `LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: expected one of ${LOG_LEVELS.join(', ')}`,
+      );
   }
   const serveDashboard = bool('SERVE_DASHBOARD', true);
+  const list = (key: string): string[] =>
+    (env[key] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  const authTokens = list('AUTH_TOKENS');
+  if (authTokens.some((token) => token.length < 8 || /\s/.test(token))) {
+    problems.push('AUTH_TOKENS: every token must be at least 8 characters with no spaces');
+  }
+  const allowedOrigins = list('ALLOWED_ORIGINS');
+  for (const origin of allowedOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      problems.push(
+        `ALLOWED_ORIGINS entry ${JSON.stringify(origin)}: expected scheme://host[:port] or *`,
+      );
+    }
+  }
+  const rateLimitPerSec = int('RATE_LIMIT_PER_SEC', 20, 1, 100_000);
+  const rateLimitBurst = int('RATE_LIMIT_BURST', 40, 1, 1_000_000);
+  const rateLimitDisconnectAfter = int('RATE_LIMIT_DISCONNECT_AFTER', 100, 1, 1_000_000);
+  const maxConnectionsPerIp = int('MAX_CONNECTIONS_PER_IP', 200, 0, 1_000_000);
+  const handshakeTimeoutMs = int('HANDSHAKE_TIMEOUT_MS', 10_000, 100, 600_000);
+  const slowClientMaxQueue = int('SLOW_CLIENT_MAX_QUEUE', 1000, 10, 1_000_000);
+  const slowClientGraceMs = int('SLOW_CLIENT_GRACE_MS', 10_000, 100, 600_000);
+  const shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS', 5000, 100, 600_000);
+  const debugEndpoints = bool('DEBUG_ENDPOINTS', false);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -134,5 +237,16 @@ export function parseConfig(env: Env): AppConfig {
     maxPayloadBytes,
     logLevel,
     serveDashboard,
+    authTokens,
+    allowedOrigins,
+    rateLimitPerSec,
+    rateLimitBurst,
+    rateLimitDisconnectAfter,
+    maxConnectionsPerIp,
+    handshakeTimeoutMs,
+    slowClientMaxQueue,
+    slowClientGraceMs,
+    shutdownTimeoutMs,
+    debugEndpoints,
   };
 }

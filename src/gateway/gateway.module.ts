@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { MarketModule } from '../market/market.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { StreamingModule } from '../streaming/streaming.module.js';
+import { ClientPolicyService } from './client-policy.service.js';
 import { MarketGateway } from './market.gateway.js';
 
 @Module({
-  imports: [MarketModule, StreamingModule],
-  providers: [MarketGateway],
-  exports: [MarketGateway],
+  imports: [MarketModule, StreamingModule, MetricsModule],
+  providers: [MarketGateway, ClientPolicyService],
+  exports: [MarketGateway, ClientPolicyService],
 })
 export class GatewayModule {}

@@ -25,7 +25,10 @@ describe(parseSubscribeRequest.name, () => {
     ['a class instance', new Date()],
     ['symbols missing', {}],
     ['symbols empty', { symbols: [] }],
-    ['symbols too many', { symbols: Array.from({ length: MAX_SYMBOLS_PER_REQUEST + 1 }, () => 'A') }],
+    [
+      'symbols too many',
+      { symbols: Array.from({ length: MAX_SYMBOLS_PER_REQUEST + 1 }, () => 'A') },
+    ],
     ['a non-string symbol', { symbols: [{}] }],
     ['an over-long symbol', { symbols: ['ABCDEFGHIJKLM'] }],
     ['an infinite interval', { symbols: ['A'], intervalMs: Infinity }],

@@ -52,11 +52,15 @@ function parseSymbols(value: unknown): string[] {
 }
 
 /** Parses an untrusted `subscribe` payload; symbols come back upper-case and de-duplicated. */
-export function parseSubscribeRequest(body: unknown): Required<Pick<SubscribeRequest, 'symbols'>> & {
+export function parseSubscribeRequest(body: unknown): Required<
+  Pick<SubscribeRequest, 'symbols'>
+> & {
   intervalMs: number | undefined;
 } {
   if (!isPlainObject(body)) {
-    throw new BadRequestException('subscribe expects an object { symbols: string[], intervalMs?: number }');
+    throw new BadRequestException(
+      'subscribe expects an object { symbols: string[], intervalMs?: number }',
+    );
   }
   const symbols = parseSymbols(body.symbols);
   let intervalMs: number | undefined;

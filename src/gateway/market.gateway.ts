@@ -1,4 +1,4 @@
-import { Inject, Logger } from '@nestjs/common';
+import { Inject, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import {
   Ack,
   ConnectedSocket,
@@ -13,6 +13,7 @@ import {
 import type { Namespace, Socket } from 'socket.io';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { MarketStateService } from '../market/market-state.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import {
   type ClientToServerEvents,
   type IntervalTierMs,
@@ -26,26 +27,53 @@ import {
   toIntervalTier,
 } from '../shared/protocol.js';
 import { type QuoteSink, StreamRegistry } from '../streaming/stream-registry.service.js';
+import { ClientPolicyService } from './client-policy.service.js';
 import { parseSubscribeRequest, parseUnsubscribeRequest } from './market-requests.js';
-import { toWireError, WireException } from './wire-errors.js';
+import { TokenBucket } from './token-bucket.js';
+import { BadRequestException, toWireError, WireException } from './wire-errors.js';
 
 type MarketNamespace = Namespace<ClientToServerEvents, ServerToClientEvents>;
 type MarketSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 type AckFn<T> = ((res: T) => void) | undefined;
+
+/** Events a client may send; anything else is answered with BAD_REQUEST. */
+const CLIENT_EVENTS: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe']);
+/** Window in which consecutive rate-limited messages count as sustained abuse. */
+const ABUSE_WINDOW_MS = 10_000;
+
+/** Per-connection state, kept in `socket.data` (bounded: a few numbers). */
+interface ClientState {
+  bucket: TokenBucket;
+  limitedInARow: number;
+  firstLimitedAt: number;
+  disconnectReason?: string;
+  congested?: boolean;
+}
 
 /** Room that receives one (symbol, tier) pipeline's updates. */
 export function quoteRoom(symbol: string, tier: IntervalTierMs): string {
   return `q:${tier}:${symbol}`;
 }
 
+class RateLimitedException extends WireException {
+  constructor(message: string) {
+    super('RATE_LIMITED', message);
+  }
+}
+
 /**
  * The `/market` Socket.IO namespace: control messages go through Nest's
  * handlers; quotes bypass Nest entirely and are broadcast to one room per
- * (symbol, tier), so Socket.IO encodes each update once whatever the audience.
+ * (symbol, tier), so each update is encoded once whatever the audience.
  */
 @WebSocketGateway({ namespace: MARKET_NAMESPACE })
 export class MarketGateway
-  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, QuoteSink
+  implements
+    OnGatewayInit,
+    OnGatewayConnection,
+    OnGatewayDisconnect,
+    QuoteSink,
+    BeforeApplicationShutdown
 {
   private readonly logger = new Logger(MarketGateway.name);
 
@@ -55,25 +83,72 @@ export class MarketGateway
   constructor(
     private readonly registry: StreamRegistry,
     private readonly state: MarketStateService,
+    private readonly policy: ClientPolicyService,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  afterInit(): void {
+  afterInit(server: MarketNamespace): void {
     this.registry.setSink(this);
+    // Runs on every namespace connection, reconnections included: nothing skips auth.
+    server.use((socket, next) => {
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      if (this.policy.isTokenValid(auth?.token)) return next();
+      this.metrics.refusedConnections.inc({ reason: 'unauthorized' });
+      const err = new Error('UNAUTHORIZED') as Error & { data?: WireError };
+      err.data = { code: 'UNAUTHORIZED', message: 'a valid auth.token is required' };
+      next(err);
+    });
   }
 
-  /** Fan-out of one conflated update: one broadcast, encoded once by Socket.IO. */
+  /** Fan-out of one conflated update: one broadcast, encoded once (see MarketAdapter). */
   publish(symbol: string, tier: IntervalTierMs, quote: Quote): void {
+    this.metrics.staleness.observe(Math.max(0, Date.now() - quote.ts) / 1000);
     this.server.to(quoteRoom(symbol, tier)).emit('quotes', [quote]);
   }
 
   handleConnection(client: MarketSocket): void {
-    this.logger.debug(`client ${client.id} connected`);
+    this.metrics.connectedClients++;
+    const state: ClientState = {
+      bucket: new TokenBucket(this.config.rateLimitPerSec, this.config.rateLimitBurst, Date.now()),
+      limitedInARow: 0,
+      firstLimitedAt: 0,
+    };
+    Object.assign(client.data as object, state);
+    client.use((packet, next) => this.screen(client, packet, next));
   }
 
-  handleDisconnect(client: MarketSocket): void {
-    const released = this.registry.releaseClient(client.id);
-    this.logger.debug(`client ${client.id} disconnected, released ${released.length} symbol(s)`);
+  handleDisconnect(client: MarketSocket, reason?: string): void {
+    this.metrics.connectedClients--;
+    const data = client.data as Partial<ClientState>;
+    this.metrics.disconnects.inc({
+      reason: (data.disconnectReason ?? reason ?? 'unknown').replace(/\s+/g, '_'),
+    });
+    this.registry.releaseClient(client.id);
+  }
+
+  /**
+   * Tells every client why it is about to be disconnected, closes them, and
+   * waits (bounded) until their queues have drained, so the notice and the
+   * disconnect packet reach them before the server itself closes.
+   */
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    if (!this.server) return;
+    const reason = signal ? `server shutting down (${signal})` : 'server shutting down';
+    this.server.emit('shutdown', { reason });
+    const closed: Promise<void>[] = [];
+    for (const socket of this.server.sockets.values()) {
+      (socket.data as Partial<ClientState>).disconnectReason = 'server_shutdown';
+      closed.push(new Promise((resolve) => socket.conn.once('close', () => resolve())));
+      this.disconnect(socket);
+    }
+    const budget = Math.min(2000, this.config.shutdownTimeoutMs / 2);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(closed),
+      new Promise((resolve) => (timer = setTimeout(resolve, budget))),
+    ]);
+    clearTimeout(timer);
   }
 
   @SubscribeMessage('subscribe')
@@ -104,6 +179,57 @@ export class MarketGateway
       response = { ok: false, error: this.reject(client, err) };
     }
     this.reply(ack, response);
+  }
+
+  /**
+   * Per-packet gate in front of every handler: the rate limit (token bucket,
+   * no timers) and unknown events. A rejected packet gets its ack (if any) and
+   * an `exception`; sustained abuse closes the connection.
+   */
+  private screen(client: MarketSocket, packet: unknown[], next: (err?: Error) => void): void {
+    const data = client.data as ClientState;
+    const now = Date.now();
+    const last = packet[packet.length - 1];
+    const ack = typeof last === 'function' ? (last as (res: unknown) => void) : undefined;
+
+    if (!data.bucket.take(now)) {
+      if (data.limitedInARow === 0 || now - data.firstLimitedAt > ABUSE_WINDOW_MS) {
+        data.limitedInARow = 0;
+        data.firstLimitedAt = now;
+      }
+      data.limitedInARow++;
+      if (data.limitedInARow >= this.config.rateLimitDisconnectAfter) {
+        const error: WireError = {
+          code: 'RATE_LIMITED',
+          message: 'too many messages for too long: disconnecting',
+        };
+        this.metrics.rejectedRequests.inc({ code: error.code });
+        client.emit('exception', error);
+        data.disconnectReason = 'rate_limit';
+        this.disconnect(client);
+        return;
+      }
+      const error = this.reject(
+        client,
+        new RateLimitedException(
+          `at most ${this.config.rateLimitPerSec} messages per second (burst ${this.config.rateLimitBurst})`,
+        ),
+      );
+      ack?.({ ok: false, error });
+      return;
+    }
+    data.limitedInARow = 0;
+
+    const event = packet[0];
+    if (typeof event !== 'string' || !CLIENT_EVENTS.has(event)) {
+      const error = this.reject(
+        client,
+        new BadRequestException('unknown event (expected "subscribe" or "unsubscribe")'),
+      );
+      ack?.({ ok: false, error });
+      return;
+    }
+    next();
   }
 
   private subscribe(client: MarketSocket, body: unknown): SubscribeAck {
@@ -138,7 +264,7 @@ export class MarketGateway
       const quote = this.state.snapshot(symbol);
       if (quote) snapshot.push(quote);
     }
-    return { ok: true, intervalMs: tier, snapshot, rejected };
+    return { ok: true, intervalMs: tier, snapshot, rejected, epoch: this.state.epoch };
   }
 
   private unsubscribe(client: MarketSocket, body: unknown): UnsubscribeAck {
@@ -157,11 +283,26 @@ export class MarketGateway
   /** Every rejected request also gets an `exception` event, ack or not. */
   private reject(client: MarketSocket, err: unknown): WireError {
     if (!(err instanceof WireException)) {
-      this.logger.error(`handler failed for client ${client.id}`, err instanceof Error ? err.stack : err);
+      this.logger.error(
+        `handler failed for client ${client.id}`,
+        err instanceof Error ? err.stack : String(err),
+      );
     }
     const error = toWireError(err);
+    this.metrics.rejectedRequests.inc({ code: error.code });
     client.emit('exception', error);
     return error;
+  }
+
+  /**
+   * Server-side disconnect the client can tell apart from a network drop
+   * (`io server disconnect`): the disconnect packet goes out first, then the
+   * connection closes once its queue has drained. (`disconnect(true)` would
+   * close without telling the client.)
+   */
+  private disconnect(socket: MarketSocket): void {
+    socket.disconnect();
+    socket.conn.close();
   }
 
   private reply<T>(ack: AckFn<T>, response: T): void {

@@ -86,6 +86,12 @@ export type SubscribeAck =
       intervalMs: number;
       snapshot: Quote[];
       rejected: RejectedSymbol[];
+      /**
+       * Identifies the feed run. `seq` only compares within one epoch: a new
+       * epoch after a reconnect means the server restarted (sequences began
+       * again), while the same epoch with a jump in `seq` is conflation.
+       */
+      epoch: string;
     }
   | { ok: false; error: WireError };
 
@@ -96,6 +102,12 @@ export interface ServerToClientEvents {
   quotes: (batch: Quote[]) => void;
   /** Sent for every rejected request, whether or not it carried an ack. */
   exception: (error: WireError) => void;
+  /** The server is going away (restart or shutdown); reconnect after a short delay. */
+  shutdown: (notice: ShutdownNotice) => void;
+}
+
+export interface ShutdownNotice {
+  reason: string;
 }
 
 export interface ClientToServerEvents {

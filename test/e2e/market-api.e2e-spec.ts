@@ -26,20 +26,28 @@ describe('Market REST API (e2e)', () => {
     expect(status).toBe(200);
     expect(body.length).toBeGreaterThanOrEqual(50);
     expect(new Set(body.map((s) => s.sector)).size).toBeGreaterThanOrEqual(8);
-    expect(body.find((s) => s.symbol === 'AAPL')).toMatchObject({ name: expect.any(String) as string });
+    expect(body.find((s) => s.symbol === 'AAPL')).toMatchObject({
+      name: expect.any(String) as string,
+    });
   });
 
   it('GET /api/quotes returns the latest quote of each named symbol', async () => {
     const { status, body } = await get<Quote[]>('/api/quotes?symbols=aapl,MSFT,AAPL');
     expect(status).toBe(200);
     expect(body.map((q) => q.symbol)).toEqual(['AAPL', 'MSFT']);
-    expect(body[0]).toMatchObject({ price: expect.any(Number) as number, seq: expect.any(Number) as number });
+    expect(body[0]).toMatchObject({
+      price: expect.any(Number) as number,
+      seq: expect.any(Number) as number,
+    });
   });
 
   it('GET /api/quotes answers 404 naming unknown symbols and 400 for a bad list', async () => {
     const unknown = await get<ApiErrorBody>('/api/quotes?symbols=AAPL,NOPE');
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toMatchObject({ statusCode: 404, message: expect.stringContaining('NOPE') as string });
+    expect(unknown.body).toMatchObject({
+      statusCode: 404,
+      message: expect.stringContaining('NOPE') as string,
+    });
     const bad = await get<ApiErrorBody>('/api/quotes?symbols=%3Cscript%3E');
     expect(bad.status).toBe(400);
     expect(bad.body.message).not.toContain('<script>');

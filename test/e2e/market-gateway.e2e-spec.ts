@@ -1,11 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Quote, SubscribeAck, UnsubscribeAck, WireError } from '../../src/shared/protocol.js';
+import type { Quote, SubscribeAck, WireError } from '../../src/shared/protocol.js';
 import { StreamRegistry } from '../../src/streaming/stream-registry.service.js';
 import {
   closeAllClients,
   connectClient,
   elapse,
   type MarketClient,
+  requestSubscribe,
+  requestUnsubscribe,
   type TestApp,
   createTestApp,
   waitFor,
@@ -13,12 +15,8 @@ import {
 
 type OkSubscribeAck = Extract<SubscribeAck, { ok: true }>;
 
-function subscribe(client: MarketClient, req: unknown): Promise<SubscribeAck> {
-  return client.timeout(5000).emitWithAck('subscribe', req as never);
-}
-function unsubscribe(client: MarketClient, req: unknown): Promise<UnsubscribeAck> {
-  return client.timeout(5000).emitWithAck('unsubscribe', req as never);
-}
+const subscribe = requestSubscribe;
+const unsubscribe = requestUnsubscribe;
 async function subscribeOk(client: MarketClient, req: unknown): Promise<OkSubscribeAck> {
   const ack = await subscribe(client, req);
   if (!ack.ok) throw new Error(`subscribe failed: ${ack.error.code} ${ack.error.message}`);
@@ -201,7 +199,11 @@ describe('MarketGateway (e2e)', () => {
     it('releases everything a client held when it disconnects', async () => {
       const registry = t.app.get(StreamRegistry);
       closeAllClients();
-      await waitFor(() => registry.subscriptionCount() === 0, 3000, 'earlier clients to be released');
+      await waitFor(
+        () => registry.subscriptionCount() === 0,
+        3000,
+        'earlier clients to be released',
+      );
       const a = await connectClient(t.url);
       const b = await connectClient(t.url);
       await subscribeOk(a, { symbols: ['AAPL', 'MSFT', 'NVDA'], intervalMs: 100 });
@@ -261,7 +263,10 @@ describe('MarketGateway (e2e)', () => {
       const exceptions = recordExceptions(client);
       for (const payload of [null, 'x', { symbols: [] }, { symbols: [1] }]) {
         const ack = await unsubscribe(client, payload);
-        expect(ack).toEqual({ ok: false, error: { code: 'BAD_REQUEST', message: expect.any(String) as string } });
+        expect(ack).toEqual({
+          ok: false,
+          error: { code: 'BAD_REQUEST', message: expect.any(String) as string },
+        });
       }
       await waitFor(() => exceptions.length === 4, 2000, '4 exception events');
       expect(client.connected).toBe(true);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { io, type Socket } from 'socket.io-client';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp } from '../../src/app.setup.js';
 import { type AppConfig, parseConfig } from '../../src/config/app-config.js';
@@ -9,6 +9,8 @@ import {
   type ClientToServerEvents,
   MARKET_NAMESPACE,
   type ServerToClientEvents,
+  type SubscribeAck,
+  type UnsubscribeAck,
 } from '../../src/shared/protocol.js';
 
 export type MarketClient = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -36,7 +38,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   configureApp(app, config);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(config.port, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return { app, url, config, close: () => app.close() };
 }
@@ -44,11 +46,15 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
 const openClients = new Set<MarketClient>();
 
 /** Connects a typed socket.io-client to `/market` and waits for the connection. */
-export async function connectClient(url: string): Promise<MarketClient> {
+export async function connectClient(
+  url: string,
+  options: Partial<ManagerOptions & SocketOptions> = {},
+): Promise<MarketClient> {
   const socket: MarketClient = io(`${url}${MARKET_NAMESPACE}`, {
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,
+    ...options,
   });
   openClients.add(socket);
   await new Promise<void>((resolve, reject) => {
@@ -72,7 +78,8 @@ export async function waitFor(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -80,4 +87,14 @@ export async function waitFor(
 /** Resolves after `ms` of real time: only where the test is *about* elapsed time. */
 export function elapse(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** `subscribe` with an ack, typed (payload `unknown` so tests can send malformed ones). */
+export function requestSubscribe(client: MarketClient, req: unknown): Promise<SubscribeAck> {
+  return client.timeout(5000).emitWithAck('subscribe', req) as Promise<SubscribeAck>;
+}
+
+/** `unsubscribe` with an ack, typed. */
+export function requestUnsubscribe(client: MarketClient, req: unknown): Promise<UnsubscribeAck> {
+  return client.timeout(5000).emitWithAck('unsubscribe', req) as Promise<UnsubscribeAck>;
 }

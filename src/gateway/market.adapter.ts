@@ -1,0 +1,83 @@
+import { Adapter, type BroadcastOptions } from 'socket.io-adapter';
+import type { Namespace, Socket } from 'socket.io';
+
+/** What the adapter needs to know and report; supplied by the gateway. */
+export interface FanoutPolicy {
+  /** Outbound packets queued for one client above which its updates are skipped. */
+  maxQueue: number;
+  /** Called once per broadcast with how many clients got it and how many were skipped. */
+  onBroadcast(sent: number, skipped: number): void;
+  /** Called when a client first goes over the cap (`since` = now) or comes back under it. */
+  onCongestion(socket: Socket, congested: boolean): void;
+}
+
+/** Engine.IO internals we read to measure a client's backlog (not in its public typings). */
+interface EngineConn {
+  writeBuffer: unknown[];
+  transport: { writable: boolean };
+}
+
+type Packet = Parameters<Adapter['broadcast']>[0];
+type PacketOpts = { preEncoded: boolean; volatile: boolean; compress: boolean };
+
+/** The stock adapter's helpers our override reuses (private in its typings). */
+interface AdapterInternals {
+  _encode(packet: Packet, opts: PacketOpts): unknown[];
+  apply(opts: BroadcastOptions, callback: (socket: Socket) => void): void;
+}
+
+/**
+ * In-memory adapter whose `quotes` broadcasts skip congested clients.
+ *
+ * Socket.IO's stock broadcast encodes the packet once (and pre-builds the
+ * WebSocket frame), then queues it on every socket in the room, without limit:
+ * a client that stops reading grows the server's memory forever. Here a
+ * client whose Engine.IO write buffer holds `maxQueue` packets or more is
+ * passed over: it is already behind, and the next window carries the latest
+ * value anyway (latest value wins). Other packets (acks, exceptions) are not
+ * skipped. Cost per recipient: one array-length check.
+ */
+export function createMarketAdapter(policy: FanoutPolicy): typeof Adapter {
+  return class MarketAdapter extends Adapter {
+    constructor(nsp: Namespace) {
+      super(nsp);
+    }
+
+    override broadcast(packet: Packet, opts: BroadcastOptions): void {
+      const data = (packet as { data?: unknown[] }).data;
+      if (!Array.isArray(data) || data[0] !== 'quotes') {
+        super.broadcast(packet, opts);
+        return;
+      }
+      const self = this as unknown as AdapterInternals;
+      const packetOpts: PacketOpts = { preEncoded: true, volatile: false, compress: false };
+      (packet as { nsp: string }).nsp = (this.nsp as Namespace).name;
+      // Encoded once (with the WebSocket frame pre-built) for every recipient.
+      const encoded = self._encode(packet, packetOpts);
+      let sent = 0;
+      let skipped = 0;
+      self.apply(opts, (socket: Socket) => {
+        const conn = socket.conn as unknown as EngineConn;
+        const congested = conn.writeBuffer.length >= policy.maxQueue;
+        if (congested !== (socket.data as { congested?: boolean }).congested) {
+          (socket.data as { congested?: boolean }).congested = congested;
+          policy.onCongestion(socket, congested);
+        }
+        if (congested) {
+          skipped++;
+          return;
+        }
+        (
+          socket.client as unknown as { writeToEngine(p: unknown[], o: PacketOpts): void }
+        ).writeToEngine(encoded, packetOpts);
+        sent++;
+      });
+      policy.onBroadcast(sent, skipped);
+    }
+  };
+}
+
+/** Packets queued in Engine.IO for this client, waiting for its transport. */
+export function outboundQueue(socket: Socket): number {
+  return (socket.conn as unknown as EngineConn).writeBuffer.length;
+}
