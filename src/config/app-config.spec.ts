@@ -8,6 +8,7 @@ describe(parseConfig.name, () => {
       host: '127.0.0.1',
       seed: 42,
       feedTicksPerSecond: 500,
+      feedTimeScale: 1,
       symbolsFile: undefined,
       defaultIntervalMs: 250,
       maxSymbolsPerClient: 100,

@@ -12,6 +12,8 @@ export interface AppConfig {
   host: string;
   seed: number;
   feedTicksPerSecond: number;
+  /** Market time per wall time of the simulated feed (1 = real time). */
+  feedTimeScale: number;
   /** Path of a JSON instrument universe replacing the built-in one, or undefined. */
   symbolsFile: string | undefined;
   defaultIntervalMs: IntervalTierMs;
@@ -63,6 +65,12 @@ export const CONFIG_DOCS: { key: string; default: string; description: string }[
     key: 'FEED_TICKS_PER_SECOND',
     default: '500',
     description: 'Aggregate simulated trades per second across all symbols (1…200000).',
+  },
+  {
+    key: 'FEED_TIME_SCALE',
+    default: '1',
+    description:
+      'Simulated market time per wall-clock time (1 = real time; 60 makes a minute of trading pass each second, livelier charts).',
   },
   {
     key: 'SYMBOLS_FILE',
@@ -182,6 +190,7 @@ export function parseConfig(env: Env): AppConfig {
   }
   const seed = int('SEED', 42, 0, 0xffff_ffff);
   const feedTicksPerSecond = int('FEED_TICKS_PER_SECOND', 500, 1, 200_000);
+  const feedTimeScale = int('FEED_TIME_SCALE', 1, 1, 100_000);
   const symbolsFileRaw = env.SYMBOLS_FILE?.trim();
   const symbolsFile = symbolsFileRaw ? symbolsFileRaw : undefined;
   const maxTier = INTERVAL_TIERS_MS[INTERVAL_TIERS_MS.length - 1];
@@ -231,6 +240,7 @@ export function parseConfig(env: Env): AppConfig {
     host,
     seed,
     feedTicksPerSecond,
+    feedTimeScale,
     symbolsFile,
     defaultIntervalMs: toIntervalTier(defaultIntervalRaw),
     maxSymbolsPerClient,

@@ -26,6 +26,7 @@ import { MarketStateService } from './market-state.service.js';
           seed: config.seed,
           ticksPerSecond: config.feedTicksPerSecond,
           scheduler,
+          model: { timeScale: config.feedTimeScale },
         }),
     },
     MarketStateService,
