@@ -31,8 +31,19 @@ export class ClientPolicyService implements FanoutPolicy, OnModuleDestroy {
     this.tokens = config.authTokens.map((t) => Buffer.from(t));
   }
 
-  get maxQueue(): number {
-    return this.config.slowClientMaxQueue;
+  /**
+   * Whether an update may be queued for this client: false while its Engine.IO
+   * write buffer holds `SLOW_CLIENT_MAX_QUEUE` packets or more. One array-length
+   * check per recipient; crossing the cap either way is recorded for the sweep.
+   */
+  admit(socket: Socket): boolean {
+    const congested = outboundQueue(socket) >= this.config.slowClientMaxQueue;
+    const data = socket.data as { congested?: boolean };
+    if (congested !== (data.congested ?? false)) {
+      data.congested = congested;
+      this.onCongestion(socket, congested);
+    }
+    return !congested;
   }
 
   get authRequired(): boolean {
@@ -79,12 +90,13 @@ export class ClientPolicyService implements FanoutPolicy, OnModuleDestroy {
   }
 
   onBroadcast(sent: number, skipped: number): void {
-    this.metrics.broadcasts++;
+    this.metrics.encodedUpdates++;
+    this.metrics.framesSent += sent;
     this.metrics.quotesSent += sent;
     this.metrics.slowClientSkips += skipped;
   }
 
-  onCongestion(socket: Socket, congested: boolean): void {
+  private onCongestion(socket: Socket, congested: boolean): void {
     if (congested) {
       this.congested.set(socket, Date.now());
       this.sweepTimer ??= setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();

@@ -3,12 +3,10 @@ import type { Namespace, Socket } from 'socket.io';
 
 /** What the adapter needs to know and report; supplied by the gateway. */
 export interface FanoutPolicy {
-  /** Outbound packets queued for one client above which its updates are skipped. */
-  maxQueue: number;
+  /** Whether a quote update may be queued for this client now (false: it is over its backlog cap). */
+  admit(socket: Socket): boolean;
   /** Called once per broadcast with how many clients got it and how many were skipped. */
   onBroadcast(sent: number, skipped: number): void;
-  /** Called when a client first goes over the cap (`since` = now) or comes back under it. */
-  onCongestion(socket: Socket, congested: boolean): void;
 }
 
 /** Engine.IO internals we read to measure a client's backlog (not in its public typings). */
@@ -57,24 +55,30 @@ export function createMarketAdapter(policy: FanoutPolicy): typeof Adapter {
       let sent = 0;
       let skipped = 0;
       self.apply(opts, (socket: Socket) => {
-        const conn = socket.conn as unknown as EngineConn;
-        const congested = conn.writeBuffer.length >= policy.maxQueue;
-        if (congested !== (socket.data as { congested?: boolean }).congested) {
-          (socket.data as { congested?: boolean }).congested = congested;
-          policy.onCongestion(socket, congested);
-        }
-        if (congested) {
+        if (!policy.admit(socket)) {
           skipped++;
           return;
         }
-        (
-          socket.client as unknown as { writeToEngine(p: unknown[], o: PacketOpts): void }
-        ).writeToEngine(encoded, packetOpts);
+        (socket.client as unknown as ClientInternals).writeToEngine(encoded, packetOpts);
         sent++;
       });
       policy.onBroadcast(sent, skipped);
     }
   };
+}
+
+/** Socket.IO's per-connection writer (internal; the stock adapter uses it the same way). */
+export interface ClientInternals {
+  writeToEngine(encodedPackets: unknown[], opts: { preEncoded: boolean }): void;
+}
+
+/**
+ * Writes an already-encoded Socket.IO packet string to one client, bypassing
+ * the encoder: used to send one frame that batches several updates, built by
+ * concatenating quote JSON that was serialised once per update.
+ */
+export function writePreEncoded(socket: Socket, packet: string): void {
+  (socket.client as unknown as ClientInternals).writeToEngine([packet], { preEncoded: true });
 }
 
 /** Packets queued in Engine.IO for this client, waiting for its transport. */

@@ -26,8 +26,13 @@ import {
   type WireError,
   toIntervalTier,
 } from '../shared/protocol.js';
-import { type QuoteSink, StreamRegistry } from '../streaming/stream-registry.service.js';
+import {
+  type QuoteSink,
+  StreamRegistry,
+  type TierUpdate,
+} from '../streaming/stream-registry.service.js';
 import { ClientPolicyService } from './client-policy.service.js';
+import { writePreEncoded } from './market.adapter.js';
 import { parseSubscribeRequest, parseUnsubscribeRequest } from './market-requests.js';
 import { TokenBucket } from './token-bucket.js';
 import { BadRequestException, toWireError, WireException } from './wire-errors.js';
@@ -101,10 +106,57 @@ export class MarketGateway
     });
   }
 
-  /** Fan-out of one conflated update: one broadcast, encoded once (see MarketAdapter). */
+  /** Leading-edge update: one room broadcast, encoded once (see MarketAdapter). */
   publish(symbol: string, tier: IntervalTierMs, quote: Quote): void {
     this.metrics.staleness.observe(Math.max(0, Date.now() - quote.ts) / 1000);
     this.server.to(quoteRoom(symbol, tier)).emit('quotes', [quote]);
+  }
+
+  /**
+   * A tier window's trailing updates: each is serialised once, then every
+   * client gets ONE frame holding all of its symbols that changed (the JSON
+   * pieces concatenated, not re-serialised). Frames per second therefore grow
+   * with clients × windows, not clients × symbols.
+   */
+  publishBatch(tier: IntervalTierMs, updates: readonly TierUpdate[]): void {
+    const rooms = this.server.adapter.rooms;
+    const sockets = this.server.sockets;
+    const now = Date.now();
+    const frames = new Map<MarketSocket, { body: string; count: number }>();
+    for (const { symbol, quote } of updates) {
+      this.metrics.staleness.observe(Math.max(0, now - quote.ts) / 1000);
+      const members = rooms.get(quoteRoom(symbol, tier));
+      if (members === undefined) continue;
+      const json = JSON.stringify(quote);
+      this.metrics.encodedUpdates++;
+      for (const sid of members) {
+        const socket = sockets.get(sid);
+        if (socket === undefined) continue;
+        const frame = frames.get(socket);
+        if (frame === undefined) {
+          frames.set(socket, { body: json, count: 1 });
+        } else {
+          frame.body += `,${json}`;
+          frame.count++;
+        }
+      }
+    }
+    const prefix = `2${MARKET_NAMESPACE},["quotes",[`;
+    let sent = 0;
+    let quotes = 0;
+    let skipped = 0;
+    for (const [socket, frame] of frames) {
+      if (!this.policy.admit(socket)) {
+        skipped++;
+        continue;
+      }
+      writePreEncoded(socket, `${prefix}${frame.body}]]`);
+      sent++;
+      quotes += frame.count;
+    }
+    this.metrics.framesSent += sent;
+    this.metrics.quotesSent += quotes;
+    this.metrics.slowClientSkips += skipped;
   }
 
   handleConnection(client: MarketSocket): void {

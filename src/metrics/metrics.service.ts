@@ -16,12 +16,14 @@ export class MetricsService implements OnModuleDestroy {
 
   /** Connections currently open on `/market` (set by the gateway). */
   connectedClients = 0;
-  /** Quote packets written to clients (one per client per update). */
+  /** Quotes written to clients (a frame may batch several). */
   quotesSent = 0;
+  /** Socket.IO frames written to clients. */
+  framesSent = 0;
   /** Updates not written to a client because its outbound queue was over the cap. */
   slowClientSkips = 0;
-  /** Conflated updates broadcast (one per (symbol, tier) window). */
-  broadcasts = 0;
+  /** Updates serialised (once each, however many clients receive them). */
+  encodedUpdates = 0;
 
   readonly disconnects: Counter<'reason'>;
   readonly rejectedRequests: Counter<'code'>;
@@ -96,7 +98,7 @@ export class MetricsService implements OnModuleDestroy {
     });
     new Counter({
       name: 'tickstream_quotes_sent_total',
-      help: 'Quote packets written to clients',
+      help: 'Quotes written to clients (a frame may carry several)',
       registers,
       collect() {
         this.reset();
@@ -105,11 +107,20 @@ export class MetricsService implements OnModuleDestroy {
     });
     new Counter({
       name: 'tickstream_frames_sent_total',
-      help: 'Broadcast frames encoded (each serialised once, then fanned out)',
+      help: 'Socket.IO frames written to clients',
       registers,
       collect() {
         this.reset();
-        this.inc(self.broadcasts);
+        this.inc(self.framesSent);
+      },
+    });
+    new Counter({
+      name: 'tickstream_updates_encoded_total',
+      help: 'Updates serialised to JSON (once each, then fanned out)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.encodedUpdates);
       },
     });
     new Counter({

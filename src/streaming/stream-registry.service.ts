@@ -5,12 +5,26 @@ import { MarketStateService } from '../market/market-state.service.js';
 import { buildQuote } from '../market/quote.js';
 import { UnknownSymbolError } from '../market/unknown-symbol.error.js';
 import { INTERVAL_TIERS_MS, type IntervalTierMs, type Quote } from '../shared/protocol.js';
-import { type Conflated, conflate } from './conflate.operator.js';
+import type { Conflated } from './conflate.operator.js';
+import { conflateOnClock } from './conflate-on-clock.operator.js';
+import { TierClock } from './tier-clock.js';
 import { RegistryClosedError } from './registry-closed.error.js';
+
+/** One conflated update of a symbol at a tier. */
+export interface TierUpdate {
+  symbol: string;
+  quote: Quote;
+}
 
 /** Receives each conflated update once per (symbol, tier); fans it out to that pipeline's clients. */
 export interface QuoteSink {
+  /** A leading-edge update (first tick after a quiet window): send it now. */
   publish(symbol: string, tier: IntervalTierMs, quote: Quote): void;
+  /**
+   * Every trailing-edge update of one tier window, all at once (they close on
+   * the tier's shared clock), so each client can get one frame for all its symbols.
+   */
+  publishBatch(tier: IntervalTierMs, updates: readonly TierUpdate[]): void;
 }
 
 /** The part of the market state the registry reads; lets specs pass a small fake. */
@@ -44,6 +58,10 @@ export class StreamRegistry implements OnModuleDestroy {
   private readonly clients = new Map<string, Map<string, IntervalTierMs>>();
   /** symbol → (tier → pipeline). */
   private readonly pipelines = new Map<string, Map<IntervalTierMs, Pipeline>>();
+  /** One clock per tier (its timer runs only while the tier has pipelines). */
+  private readonly clocks = new Map<IntervalTierMs, TierClock>();
+  /** Trailing-edge updates of the tier window being closed right now. */
+  private readonly batches = new Map<IntervalTierMs, TierUpdate[]>();
   private sink: QuoteSink | undefined;
   private closed = false;
   private subscriptions = 0;
@@ -175,6 +193,7 @@ export class StreamRegistry implements OnModuleDestroy {
       for (const p of byTier.values()) p.subscription?.unsubscribe();
     }
     this.pipelines.clear();
+    this.batches.clear();
     this.clients.clear();
     this.livePipelines = 0;
     this.subscriptions = 0;
@@ -192,7 +211,7 @@ export class StreamRegistry implements OnModuleDestroy {
     // Subscribe before registering: if symbolTicks$ throws, no half-made pipeline is left behind.
     pipeline.subscription = this.state
       .symbolTicks$(symbol)
-      .pipe(conflate(tier, this.scheduler))
+      .pipe(conflateOnClock(tier, this.clock(tier).ticks$, this.scheduler))
       .subscribe({
         next: (update) => this.deliver(pipeline, update),
         error: (err: unknown) => {
@@ -211,6 +230,32 @@ export class StreamRegistry implements OnModuleDestroy {
     }
     byTier.set(tier, pipeline);
     this.livePipelines++;
+  }
+
+  private clock(tier: IntervalTierMs): TierClock {
+    let clock = this.clocks.get(tier);
+    if (clock === undefined) {
+      const created = new TierClock(tier, this.scheduler);
+      created.onAfterTick = () => this.flush(tier);
+      this.clocks.set(tier, created);
+      clock = created;
+    }
+    return clock;
+  }
+
+  /** Hands a tier window's trailing updates to the sink in one call. */
+  private flush(tier: IntervalTierMs): void {
+    const batch = this.batches.get(tier);
+    if (batch === undefined || batch.length === 0) return;
+    this.batches.set(tier, []);
+    const sink = this.sink;
+    if (sink === undefined) return;
+    try {
+      sink.publishBatch(tier, batch);
+      this.published += batch.length;
+    } catch (err) {
+      this.sinkFailed(`tier ${tier}ms batch of ${batch.length}`, err);
+    }
   }
 
   private release(symbol: string, tier: IntervalTierMs): void {
@@ -237,14 +282,21 @@ export class StreamRegistry implements OnModuleDestroy {
     const session = this.state.session(pipeline.symbol);
     if (session === undefined) return;
     try {
-      sink.publish(pipeline.symbol, pipeline.tier, buildQuote(update.last, session, update.win));
+      const quote = buildQuote(update.last, session, update.win);
+      if (this.clocks.get(pipeline.tier)?.inTick) {
+        let batch = this.batches.get(pipeline.tier);
+        if (batch === undefined) this.batches.set(pipeline.tier, (batch = []));
+        batch.push({ symbol: pipeline.symbol, quote });
+        return;
+      }
+      sink.publish(pipeline.symbol, pipeline.tier, quote);
       this.published++;
     } catch (err) {
-      this.sinkFailed(pipeline, err);
+      this.sinkFailed(`${pipeline.symbol}@${pipeline.tier}ms`, err);
     }
   }
 
-  private sinkFailed(pipeline: Pipeline, err: unknown): void {
+  private sinkFailed(what: string, err: unknown): void {
     this.sinkFailures++;
     const now = this.scheduler.now();
     if (now - this.lastSinkFailureLogAt < SINK_ERROR_LOG_PERIOD_MS) {
@@ -255,7 +307,7 @@ export class StreamRegistry implements OnModuleDestroy {
     this.lastSinkFailureLogAt = now;
     this.sinkFailuresUnlogged = 0;
     this.logger.error(
-      `publishing ${pipeline.symbol}@${pipeline.tier}ms failed` +
+      `publishing ${what} failed` +
         (suppressed > 0 ? ` (${suppressed} more failure(s) since the last report)` : ''),
       err instanceof Error ? err.stack : String(err),
     );

@@ -179,6 +179,21 @@ describe('MarketGateway (e2e)', () => {
         expect(common).toBeGreaterThan(0);
       }
     });
+    it("batches a window's updates of all the symbols a client holds into one frame", async () => {
+      const client = await connectClient(t.url);
+      const frames: string[][] = [];
+      client.on('quotes', (batch) => frames.push(batch.map((q) => q.symbol)));
+      const symbols = ['SPY', 'AAPL', 'MSFT', 'NVDA', 'AMZN', 'TSLA', 'META', 'GOOGL'];
+      await subscribeOk(client, { symbols, intervalMs: 500 });
+      await elapse(2600);
+      const quotes = frames.reduce((n, f) => n + f.length, 0);
+      // 8 busy symbols at 500 ms for ~2.5 s: ~40 quotes; batched into ~5 frames (+ leading edges).
+      expect(quotes).toBeGreaterThanOrEqual(24);
+      expect(frames.length).toBeLessThan(quotes / 2);
+      expect(Math.max(...frames.map((f) => f.length))).toBeGreaterThanOrEqual(6);
+      // One frame never carries the same symbol twice.
+      for (const f of frames) expect(new Set(f).size).toBe(f.length);
+    });
   });
 
   describe('unsubscribe', () => {
