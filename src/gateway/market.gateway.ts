@@ -168,6 +168,9 @@ export class MarketGateway
     };
     Object.assign(client.data as object, state);
     client.use((packet, next) => this.screen(client, packet, next));
+    // The handshake (headers, auth, address) is already copied into client.handshake;
+    // Engine.IO would otherwise keep the whole first HTTP request alive per connection.
+    (client.conn as unknown as { request: unknown }).request = null;
   }
 
   handleDisconnect(client: MarketSocket, reason?: string): void {
