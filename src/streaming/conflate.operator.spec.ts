@@ -1,9 +1,19 @@
 import fc from 'fast-check';
-import { Subject, VirtualAction, VirtualTimeScheduler, map, take, throttleTime } from 'rxjs';
+import {
+  NEVER,
+  Subject,
+  VirtualAction,
+  VirtualTimeScheduler,
+  map,
+  take,
+  throttleTime,
+  throwError,
+} from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it, vi } from 'vitest';
 import type { Tick } from '../shared/market.js';
 import { type Conflated, conflate } from './conflate.operator.js';
+import { TierClock } from './tier-clock.js';
 
 let seq = 0;
 function tick(price: number, size = 100): Tick {
@@ -30,8 +40,25 @@ function testScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }
 
+function virtualScheduler(): VirtualTimeScheduler {
+  return new VirtualTimeScheduler(VirtualAction, Infinity);
+}
+
+/** A virtual scheduler whose clock reads `lag` ms ahead of its frames: timers look late. */
+class LaggingScheduler extends VirtualTimeScheduler {
+  lag = 0;
+  constructor() {
+    super(VirtualAction, Infinity);
+    this.now = () => this.frame + this.lag;
+  }
+}
+
 describe(conflate.name, () => {
-  describe('marbles', () => {
+  describe('marbles, on a real TierClock', () => {
+    // In these, hot ticks are set up before the clock starts, so a tick and a
+    // clock tick at the same frame run tick first: a tick on a grid time
+    // belongs to the window that closes there. The clock runs while
+    // subscribed, so each infinite case ends with an unsubscription marble.
     const a = tick(10, 100);
     const b = tick(12, 200);
     const c = tick(9, 300);
@@ -43,50 +70,73 @@ describe(conflate.name, () => {
     const values = { a, b, c, d, e, f, g, h };
 
     it('emits the first tick after a quiet period at once, as a window of one', () => {
-      testScheduler().run(({ hot, expectObservable }) => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
         const source = hot('-a-------', values);
-        expectObservable(source.pipe(conflate(5))).toBe('-x', { x: aggregate(a) });
-      });
-    });
-
-    it('emits what the window held back at its end, aggregated, with the latest tick', () => {
-      testScheduler().run(({ hot, expectObservable }) => {
-        const source = hot('-a-b-c-----', values);
-        expectObservable(source.pipe(conflate(5))).toBe('-x----y', {
+        const clock = new TierClock(5, ts);
+        expectObservable(source.pipe(conflate(5, clock.ticks$, ts)), '^--------!').toBe('-x', {
           x: aggregate(a),
-          y: aggregate(b, c),
         });
       });
     });
 
-    it('emits once per window through a sustained burst and delivers its last tick', () => {
-      testScheduler().run(({ hot, expectObservable }) => {
-        // Ticks landing exactly on a window's end are still counted in that window.
+    it('emits what was held back on the first grid time ≥ windowMs after the leading edge', () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
+        const source = hot('-a-b-c------', values);
+        const clock = new TierClock(5, ts);
+        // Grid 5 is only 4 after the leading edge at 1: the first window runs to 10.
+        expectObservable(source.pipe(conflate(5, clock.ticks$, ts)), '^-----------!').toBe(
+          '-x--------y',
+          { x: aggregate(a), y: aggregate(b, c) },
+        );
+      });
+    });
+
+    it('emits once per grid window through a sustained burst and delivers its last tick', () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
         const source = hot('-abcdefgh-------', values);
-        expectObservable(source.pipe(conflate(3))).toBe('-x--y--z--w', {
-          x: aggregate(a),
-          y: aggregate(b, c, d),
-          z: aggregate(e, f, g),
-          w: aggregate(h),
-        });
+        const clock = new TierClock(3, ts);
+        expectObservable(source.pipe(conflate(3, clock.ticks$, ts)), '^---------------!').toBe(
+          '-x----y--z',
+          { x: aggregate(a), y: aggregate(b, c, d, e, f), z: aggregate(g, h) },
+        );
       });
     });
 
-    it('closes an empty window so a tick after a quiet gap is a leading edge again', () => {
-      testScheduler().run(({ hot, expectObservable }) => {
-        const source = hot('-a-b--------c---', values);
-        expectObservable(source.pipe(conflate(3))).toBe('-x--y-------z', {
-          x: aggregate(a),
-          y: aggregate(b),
-          z: aggregate(c),
-        });
+    it('counts a tick arriving exactly on a grid time in the window closing there', () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
+        // a leads on the grid (3), so the very next grid time closes its window.
+        const source = hot('---abcdefgh-----', values);
+        const clock = new TierClock(3, ts);
+        expectObservable(source.pipe(conflate(3, clock.ticks$, ts)), '^---------------!').toBe(
+          '---x--y--z--w',
+          { x: aggregate(a), y: aggregate(b, c, d), z: aggregate(e, f, g), w: aggregate(h) },
+        );
       });
     });
 
-    it('flushes the pending aggregate when the source completes', () => {
-      testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+    it('closes an empty window, so a tick windowMs after the last emission leads again', () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
+        // b trails at 6; nothing follows until c at 9 = 6 + windowMs: a leading edge.
+        const source = hot('-a-b-----c---d--', values);
+        const clock = new TierClock(3, ts);
+        expectObservable(source.pipe(conflate(3, clock.ticks$, ts)), '^---------------!').toBe(
+          '-x----y--z---v',
+          { x: aggregate(a), y: aggregate(b), z: aggregate(c), v: aggregate(d) },
+        );
+      });
+    });
+
+    it('flushes the pending aggregate when the source completes, and stops the clock', () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable, expectSubscriptions }) => {
         const source = hot('-a-b-c|', values);
-        expectObservable(source.pipe(conflate(10))).toBe('-x----(y|)', {
+        const clock = new TierClock(10, ts);
+        expectObservable(source.pipe(conflate(10, clock.ticks$, ts))).toBe('-x----(y|)', {
           x: aggregate(a),
           y: aggregate(b, c),
         });
@@ -95,16 +145,22 @@ describe(conflate.name, () => {
     });
 
     it('completes without an extra emission when nothing is pending', () => {
-      testScheduler().run(({ hot, expectObservable }) => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
         const source = hot('-a---|', values);
-        expectObservable(source.pipe(conflate(2))).toBe('-x---|', { x: aggregate(a) });
+        const clock = new TierClock(2, ts);
+        expectObservable(source.pipe(conflate(2, clock.ticks$, ts))).toBe('-x---|', {
+          x: aggregate(a),
+        });
       });
     });
 
     it('propagates errors and drops the pending aggregate', () => {
-      testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable, expectSubscriptions }) => {
         const source = hot('-a-b#', values, new Error('feed down'));
-        expectObservable(source.pipe(conflate(5))).toBe(
+        const clock = new TierClock(5, ts);
+        expectObservable(source.pipe(conflate(5, clock.ticks$, ts))).toBe(
           '-x--#',
           { x: aggregate(a) },
           new Error('feed down'),
@@ -114,89 +170,208 @@ describe(conflate.name, () => {
     });
 
     it('stops emitting and releases the source when unsubscribed mid-window', () => {
-      testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable, expectSubscriptions }) => {
         const source = hot('-a-b-c-d-e', values);
-        expectObservable(source.pipe(conflate(5)), '^--!').toBe('-x-', { x: aggregate(a) });
+        const clock = new TierClock(5, ts);
+        expectObservable(source.pipe(conflate(5, clock.ticks$, ts)), '^--!').toBe('-x-', {
+          x: aggregate(a),
+        });
         expectSubscriptions(source.subscriptions).toBe('^--!');
       });
     });
 
     it('shows throttleTime (default config) dropping the trailing tick conflate delivers', () => {
-      testScheduler().run(({ hot, expectObservable }) => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
         const source = hot('-a-b-c-----', values);
-        expectObservable(source.pipe(throttleTime(5))).toBe('-a', values);
+        const clock = new TierClock(5, ts);
+        expectObservable(source.pipe(throttleTime(5, ts))).toBe('-a', values);
         expectObservable(
           source.pipe(
-            conflate(5),
+            conflate(5, clock.ticks$, ts),
             map((x) => x.last),
           ),
-        ).toBe('-a----c', values);
+          '^----------!',
+        ).toBe('-a--------c', values);
       });
     });
   });
 
-  describe('scheduling', () => {
-    it('cancels the open window timer on unsubscribe, leaving no scheduled action', () => {
-      const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+  describe('marbles, on a hand-driven clock', () => {
+    // The clock's values are its nominal grid times; the source is declared
+    // first, so at equal frames its ticks come before the clock's.
+    const a = tick(10, 100);
+    const b = tick(12, 200);
+    const c = tick(9, 300);
+    const d = tick(11, 400);
+    const values = { a, b, c, d };
+
+    it('closes a window only on a clock value at least windowMs after the last emission', () => {
+      testScheduler().run(({ hot, expectObservable }) => {
+        const source = hot('-a-b-c-------', values);
+        const clock = hot('---A---B---C-', { A: 3, B: 7, C: 11 });
+        expectObservable(source.pipe(conflate(5, clock))).toBe('-x-----y', {
+          x: aggregate(a),
+          y: aggregate(b, c),
+        });
+      });
+    });
+
+    it('measures windows on the nominal time the clock reports, not when it arrived', () => {
+      testScheduler().run(({ hot, expectObservable }) => {
+        // Grid times 5 and 10 each arrive late (at 8 and 12). 5 is only 4 after the
+        // leading edge: no emission. 10 closes the window, and d at 15 is 5 after
+        // grid time 10, so it leads (3 after the arrival at 12 would not).
+        const source = hot('-a-b-c---------d', values);
+        const clock = hot('--------F---T', { F: 5, T: 10 });
+        expectObservable(source.pipe(conflate(5, clock))).toBe('-x----------y--z', {
+          x: aggregate(a),
+          y: aggregate(b, c),
+          z: aggregate(d),
+        });
+      });
+    });
+
+    it('propagates a clock error, dropping the pending aggregate and releasing the source', () => {
+      testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+        const source = hot('-a-b-----', values);
+        const clock = hot<number>('-----#', undefined, new Error('clock broke'));
+        expectObservable(source.pipe(conflate(5, clock))).toBe(
+          '-x---#',
+          { x: aggregate(a) },
+          new Error('clock broke'),
+        );
+        expectSubscriptions(source.subscriptions).toBe('^----!');
+      });
+    });
+
+    it('flushes and completes when the clock completes: no window can close any more', () => {
+      testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+        const source = hot('-a-b-----', values);
+        const clock = hot<number>('-----|');
+        expectObservable(source.pipe(conflate(5, clock))).toBe('-x---(y|)', {
+          x: aggregate(a),
+          y: aggregate(b),
+        });
+        expectSubscriptions(source.subscriptions).toBe('^----!');
+      });
+    });
+
+    it('never subscribes to the source when the clock fails on subscribe', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const source = cold('-a-b-', values);
+        expectObservable(
+          source.pipe(
+            conflate(
+              5,
+              throwError(() => new Error('no clock')),
+            ),
+          ),
+        ).toBe('#', undefined, new Error('no clock'));
+        expectSubscriptions(source.subscriptions).toBe([]);
+      });
+    });
+  });
+
+  describe('scheduling and re-entrancy', () => {
+    it('leaves no scheduled action and releases source and clock on unsubscribe', () => {
+      const scheduler = virtualScheduler();
+      const clock = new TierClock(100, scheduler);
       const source = new Subject<Tick>();
-      const sub = source.pipe(conflate(100, scheduler)).subscribe();
+      const sub = source.pipe(conflate(100, clock.ticks$, scheduler)).subscribe();
       source.next(tick(1));
       source.next(tick(2));
+      // The one action is the tier clock, not a timer per pipeline or per tick.
       expect(scheduler.actions).toHaveLength(1);
       sub.unsubscribe();
       expect(scheduler.actions).toHaveLength(0);
       expect(source.observed).toBe(false);
+      expect(clock.running).toBe(false);
     });
 
-    it('cancels a recursively rescheduled window timer on unsubscribe', () => {
-      const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+    it('leaves no scheduled action when unsubscribed in the middle of a long burst', () => {
+      const scheduler = virtualScheduler();
+      const clock = new TierClock(100, scheduler);
       const source = new Subject<Tick>();
-      const sub = source.pipe(conflate(100, scheduler)).subscribe();
-      for (let t = 0; t < 450; t += 10) {
-        scheduler.schedule(() => source.next(tick(t)), t);
-      }
+      const out: Conflated[] = [];
+      for (let t = 0; t < 450; t += 10) scheduler.schedule(() => source.next(tick(t)), t);
+      const sub = source.pipe(conflate(100, clock.ticks$, scheduler)).subscribe((x) => out.push(x));
       scheduler.schedule(() => sub.unsubscribe(), 455);
       scheduler.flush();
       expect(scheduler.actions).toHaveLength(0);
       expect(scheduler.now()).toBe(455);
+      expect(out.map((x) => x.win.n)).toEqual([1, 10, 10, 10, 10]);
     });
 
-    it('schedules one action for a whole burst, not one per tick', () => {
-      const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
-      const source = new Subject<Tick>();
-      const out: Conflated[] = [];
-      source.pipe(conflate(100, scheduler)).subscribe((x) => out.push(x));
-      for (let i = 0; i < 1000; i++) {
-        scheduler.schedule(() => source.next(tick(100 + (i % 7))), i);
+    it('shares one clock action between many pipelines, one call each per tick', () => {
+      const scheduler = virtualScheduler();
+      const clock = new TierClock(100, scheduler);
+      const sources = Array.from({ length: 50 }, () => new Subject<Tick>());
+      const out: number[] = [];
+      const subs = sources.map((s, i) =>
+        s.pipe(conflate(100, clock.ticks$, scheduler)).subscribe(() => out.push(i)),
+      );
+      for (let t = 0; t < 1000; t += 5) {
+        scheduler.schedule(() => sources.forEach((s, i) => s.next(tick(100 + i))), t);
       }
-      // Windows after the first are rescheduled on the action, not through the scheduler.
-      const schedule = vi.spyOn(scheduler, 'schedule');
+      expect(scheduler.actions).toHaveLength(201);
+      scheduler.maxFrames = 1000;
       scheduler.flush();
-      expect(schedule).toHaveBeenCalledTimes(1);
-      expect(out).toHaveLength(11);
-      expect(out.reduce((sum, x) => sum + x.win.n, 0)).toBe(1000);
+      // Each pipeline: the leading edge at 0, then one trailing edge at each of 100…1000.
+      expect(out).toHaveLength(50 * 11);
+      expect(scheduler.actions).toHaveLength(1);
+      for (const s of subs) s.unsubscribe();
+      expect(scheduler.actions).toHaveLength(0);
     });
 
-    it('treats a tick pushed from downstream during an emission as part of the next window', () => {
-      const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+    it('puts a tick pushed from downstream during a leading edge into the next window', () => {
+      const scheduler = virtualScheduler();
+      const clock = new TierClock(10, scheduler);
       const source = new Subject<Tick>();
       const out: Conflated[] = [];
+      const first = tick(4);
       const echo = tick(5);
-      source.pipe(conflate(10, scheduler)).subscribe((x) => {
+      const sub = source.pipe(conflate(10, clock.ticks$, scheduler)).subscribe((x) => {
         out.push(x);
         if (out.length === 1) source.next(echo);
       });
-      source.next(tick(4));
-      expect(out).toHaveLength(1);
+      source.next(first);
+      expect(out).toEqual([aggregate(first)]);
+      scheduler.maxFrames = 10;
       scheduler.flush();
-      expect(out).toEqual([expect.anything(), aggregate(echo)]);
+      sub.unsubscribe();
+      expect(out).toEqual([aggregate(first), aggregate(echo)]);
     });
 
-    it('stops at once when downstream unsubscribes from inside an emission', () => {
-      const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+    it('puts a tick pushed from downstream during a trailing edge into the next window', () => {
+      const scheduler = virtualScheduler();
+      const clock = new TierClock(10, scheduler);
+      const source = new Subject<Tick>();
+      const out: Array<{ at: number; x: Conflated }> = [];
+      const [t1, t2, echo] = [tick(1), tick(2), tick(3)];
+      const sub = source.pipe(conflate(10, clock.ticks$, scheduler)).subscribe((x) => {
+        out.push({ at: scheduler.now(), x });
+        if (out.length === 2) source.next(echo);
+      });
+      source.next(t1);
+      scheduler.schedule(() => source.next(t2), 5);
+      scheduler.maxFrames = 30;
+      scheduler.flush();
+      sub.unsubscribe();
+      expect(out).toEqual([
+        { at: 0, x: aggregate(t1) },
+        { at: 10, x: aggregate(t2) },
+        { at: 20, x: aggregate(echo) },
+      ]);
+    });
+
+    it('stops at once when downstream unsubscribes from inside a leading edge', () => {
+      const scheduler = virtualScheduler();
+      const clock = new TierClock(10, scheduler);
       const source = new Subject<Tick>();
       const out: Conflated[] = [];
-      source.pipe(conflate(10, scheduler), take(1)).subscribe((x) => out.push(x));
+      source.pipe(conflate(10, clock.ticks$, scheduler), take(1)).subscribe((x) => out.push(x));
       source.next(tick(1));
       source.next(tick(2));
       expect(out).toHaveLength(1);
@@ -204,26 +379,63 @@ describe(conflate.name, () => {
       expect(source.observed).toBe(false);
     });
 
-    it('keeps one real interval per burst on the default scheduler and clears it after', () => {
-      vi.useFakeTimers();
+    it('stops the clock when the last pipeline unsubscribes from inside a trailing edge', () => {
+      const scheduler = virtualScheduler();
+      const clock = new TierClock(10, scheduler);
+      const source = new Subject<Tick>();
+      const out: Conflated[] = [];
+      source.pipe(conflate(10, clock.ticks$, scheduler), take(2)).subscribe((x) => out.push(x));
+      source.next(tick(1));
+      source.next(tick(2));
+      scheduler.flush();
+      expect(out.map((x) => x.win.n)).toEqual([1, 1]);
+      expect(scheduler.now()).toBe(10);
+      expect(scheduler.actions).toHaveLength(0);
+      expect(source.observed).toBe(false);
+    });
+
+    it('keeps a busy symbol on the grid when the clock fires more than a window late', () => {
+      const scheduler = new LaggingScheduler();
+      const clock = new TierClock(100, scheduler);
+      const source = new Subject<Tick>();
+      const out: Array<{ now: number; trailing: boolean; n: number }> = [];
+      const sub = source
+        .pipe(conflate(100, clock.ticks$, scheduler))
+        .subscribe((x) => out.push({ now: scheduler.now(), trailing: clock.inTick, n: x.win.n }));
+      scheduler.schedule(() => source.next(tick(1)), 0);
+      scheduler.schedule(() => source.next(tick(2)), 50);
+      // The loop blocks for 250 ms: the timer due at 100 fires at 350.
+      scheduler.schedule(() => (scheduler.lag = 250), 60);
+      scheduler.schedule(() => source.next(tick(3)), 110);
+      scheduler.schedule(() => sub.unsubscribe(), 1000);
+      scheduler.flush();
+      // The late tick counts as grid time 300, not a stale 100: the tick at 360
+      // is then only 60 after it and waits for 400, instead of leading off the grid.
+      expect(out).toEqual([
+        { now: 0, trailing: false, n: 1 },
+        { now: 350, trailing: true, n: 1 },
+        { now: 400, trailing: true, n: 1 },
+      ]);
+      expect(scheduler.actions).toHaveLength(0);
+    });
+
+    it('keeps one real timer per tier on the default scheduler and clears it after', () => {
+      vi.useFakeTimers({ now: 0 });
       try {
-        const source = new Subject<Tick>();
+        const clock = new TierClock(100);
+        const sources = [new Subject<Tick>(), new Subject<Tick>(), new Subject<Tick>()];
         const out: Conflated[] = [];
-        const sub = source.pipe(conflate(100)).subscribe((x) => out.push(x));
-        source.next(tick(1));
+        const subs = sources.map((s) =>
+          s.pipe(conflate(100, clock.ticks$)).subscribe((x) => out.push(x)),
+        );
         expect(vi.getTimerCount()).toBe(1);
         for (let i = 0; i < 5; i++) {
+          for (const s of sources) s.next(tick(2 + i));
           vi.advanceTimersByTime(50);
-          source.next(tick(2 + i));
           expect(vi.getTimerCount()).toBe(1);
         }
-        vi.advanceTimersByTime(300);
-        expect(out.map((x) => x.win.n)).toEqual([1, 1, 2, 2]);
-        expect(vi.getTimerCount()).toBe(0);
-
-        source.next(tick(9));
-        expect(vi.getTimerCount()).toBe(1);
-        sub.unsubscribe();
+        expect(out.map((x) => x.win.n)).toEqual([1, 1, 1, 1, 1, 1, 2, 2, 2]);
+        for (const s of subs) s.unsubscribe();
         expect(vi.getTimerCount()).toBe(0);
       } finally {
         vi.useRealTimers();
@@ -232,34 +444,45 @@ describe(conflate.name, () => {
 
     it('rejects a window that is not a finite positive number', () => {
       for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-        expect(() => conflate(bad)).toThrow(RangeError);
+        expect(() => conflate(bad, NEVER)).toThrow(RangeError);
       }
     });
   });
 
-  describe('properties', () => {
+  describe('properties, on virtual time with a real TierClock', () => {
     interface Timed {
       at: number;
       tick: Tick;
     }
     interface Emission {
       at: number;
+      /** Emitted while the clock was ticking: a trailing edge. */
+      trailing: boolean;
       value: Conflated;
     }
+    /** Ticks and emissions in the order they happened (same-time order matters). */
+    type LogEntry = { kind: 'tick'; i: number } | { kind: 'emit'; k: number };
 
-    /** Arbitrary tick schedules: gaps from 0 (same instant) to well past a window. */
+    /** Arbitrary tick schedules: gaps from 0 (same instant) to several windows. */
     const schedules = fc
-      .record({
-        windowMs: fc.integer({ min: 1, max: 50 }),
-        steps: fc.array(
-          fc.record({
-            gap: fc.integer({ min: 0, max: 160 }),
-            price: fc.double({ min: 0.01, max: 10_000, noNaN: true }),
-            size: fc.integer({ min: 1, max: 10_000 }),
-          }),
-          { minLength: 1, maxLength: 120 },
-        ),
-      })
+      .integer({ min: 1, max: 50 })
+      .chain((windowMs) =>
+        fc.record({
+          windowMs: fc.constant(windowMs),
+          steps: fc.array(
+            fc.record({
+              gap: fc.oneof(
+                fc.constant(0),
+                fc.integer({ min: 0, max: windowMs }),
+                fc.integer({ min: 0, max: 4 * windowMs }),
+              ),
+              price: fc.double({ min: 0.01, max: 10_000, noNaN: true }),
+              size: fc.integer({ min: 1, max: 10_000 }),
+            }),
+            { minLength: 1, maxLength: 120 },
+          ),
+        }),
+      )
       .map(({ windowMs, steps }) => {
         let at = 0;
         const ticks: Timed[] = steps.map((s, i) => {
@@ -280,23 +503,40 @@ describe(conflate.name, () => {
         return { windowMs, ticks };
       });
 
-    /** Plays `ticks` into conflate on virtual time; completes the source at `completeAt` if given. */
+    /**
+     * Plays `ticks` into conflate on a TierClock of the same period. Ends by
+     * completing the source at `completeAt` if given, else by unsubscribing
+     * 3 windows after the last tick (the clock would otherwise run forever).
+     */
     function play(ticks: Timed[], windowMs: number, completeAt?: number) {
-      const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+      const scheduler = virtualScheduler();
+      const clock = new TierClock(windowMs, scheduler);
       const source = new Subject<Tick>();
-      for (const { at, tick: t } of ticks) scheduler.schedule(() => source.next(t), at);
+      const events: LogEntry[] = [];
+      ticks.forEach(({ at, tick: t }, i) =>
+        scheduler.schedule(() => {
+          events.push({ kind: 'tick', i });
+          source.next(t);
+        }, at),
+      );
       if (completeAt !== undefined) scheduler.schedule(() => source.complete(), completeAt);
       const emissions: Emission[] = [];
       let completedAt: number | undefined;
-      source.pipe(conflate(windowMs, scheduler)).subscribe({
-        next: (value) => emissions.push({ at: scheduler.now(), value }),
+      const sub = source.pipe(conflate(windowMs, clock.ticks$, scheduler)).subscribe({
+        next: (value) => {
+          events.push({ kind: 'emit', k: emissions.length });
+          emissions.push({ at: scheduler.now(), trailing: clock.inTick, value });
+        },
         complete: () => (completedAt = scheduler.now()),
       });
+      if (completeAt === undefined) {
+        scheduler.schedule(() => sub.unsubscribe(), ticks[ticks.length - 1].at + 3 * windowMs);
+      }
       scheduler.flush();
-      return { emissions, completedAt, leftover: scheduler.actions.length };
+      return { emissions, events, completedAt, leftover: scheduler.actions.length };
     }
 
-    /** Splits the ticks into the runs each emission stands for (emissions preserve tick order). */
+    /** Splits the ticks into the runs each emission stands for (emissions keep tick order). */
     function coveredTicks(ticks: Timed[], emissions: Emission[]): Timed[][] {
       const runs: Timed[][] = [];
       let i = 0;
@@ -306,6 +546,17 @@ describe(conflate.name, () => {
         runs.push(run);
       }
       return runs;
+    }
+
+    /** For each tick, the emission that happened last before it arrived, if any. */
+    function emissionBefore(events: LogEntry[], emissions: Emission[], count: number) {
+      const before: Array<Emission | undefined> = new Array<Emission | undefined>(count);
+      let latest: Emission | undefined;
+      for (const ev of events) {
+        if (ev.kind === 'emit') latest = emissions[ev.k];
+        else before[ev.i] = latest;
+      }
+      return before;
     }
 
     it('emits at most once per window: consecutive emissions are ≥ windowMs apart', () => {
@@ -319,16 +570,21 @@ describe(conflate.name, () => {
       );
     });
 
-    it('always delivers the final tick', () => {
+    it('always delivers the final tick of a burst (one followed by ≥ 2 × windowMs of silence)', () => {
       fc.assert(
         fc.property(schedules, ({ windowMs, ticks }) => {
           const { emissions } = play(ticks, windowMs);
+          const lasts = new Set(emissions.map((e) => e.value.last));
+          ticks.forEach(({ at, tick: t }, i) => {
+            const next = ticks[i + 1];
+            if (next === undefined || next.at - at >= 2 * windowMs) expect(lasts.has(t)).toBe(true);
+          });
           expect(emissions.at(-1)?.value.last).toBe(ticks.at(-1)?.tick);
         }),
       );
     });
 
-    it('counts every tick in exactly one emission with the right o/h/l/v', () => {
+    it('counts every tick in exactly one emission with exactly its o/h/l/v/n', () => {
       fc.assert(
         fc.property(schedules, ({ windowMs, ticks }) => {
           const { emissions } = play(ticks, windowMs);
@@ -342,32 +598,63 @@ describe(conflate.name, () => {
       );
     });
 
-    it('delivers every tick no later than windowMs after it arrived', () => {
+    it('emits trailing edges only on grid times, and leading edges only as single ticks', () => {
       fc.assert(
         fc.property(schedules, ({ windowMs, ticks }) => {
           const { emissions } = play(ticks, windowMs);
-          const runs = coveredTicks(ticks, emissions);
-          emissions.forEach((e, k) => {
-            for (const r of runs[k]) {
-              expect(e.at).toBeGreaterThanOrEqual(r.at);
-              expect(e.at - r.at).toBeLessThanOrEqual(windowMs);
+          for (const e of emissions) {
+            if (e.trailing) expect(e.at % windowMs).toBe(0);
+            else expect(e.value.win.n).toBe(1);
+          }
+        }),
+      );
+    });
+
+    it('emits a tick at once, alone, when nothing is pending and the last emission is ≥ windowMs old', () => {
+      fc.assert(
+        fc.property(schedules, ({ windowMs, ticks }) => {
+          const { emissions, events } = play(ticks, windowMs);
+          let delivered = 0;
+          let previous: Emission | undefined;
+          events.forEach((ev, idx) => {
+            if (ev.kind === 'emit') {
+              previous = emissions[ev.k];
+              delivered += previous.value.win.n;
+              return;
             }
+            const { at, tick: t } = ticks[ev.i];
+            const nothingPending = delivered === ev.i;
+            const quiet = previous === undefined || at - previous.at >= windowMs;
+            if (!nothingPending || !quiet) return;
+            const next = events[idx + 1];
+            expect(next?.kind).toBe('emit');
+            const own = emissions[(next as { k: number }).k];
+            expect(own).toMatchObject({ at, trailing: false, value: { last: t } });
+            expect(own.value.win.n).toBe(1);
           });
         }),
       );
     });
 
-    it('emits the first tick after more than windowMs of silence at once, alone', () => {
+    it('delivers every tick within 2 × windowMs, and within windowMs once the symbol is busy', () => {
+      // "Busy": the last emission before the tick arrived was a trailing edge, so
+      // the tick's window is one grid window. After a leading edge off the grid,
+      // the window runs to the first grid time ≥ windowMs later: < 2 × windowMs.
       fc.assert(
         fc.property(schedules, ({ windowMs, ticks }) => {
-          const { emissions } = play(ticks, windowMs);
-          ticks.forEach(({ at, tick: t }, i) => {
-            if (i > 0 && ticks[i - 1].at === at) return;
-            const before = emissions.filter((e) => e.at < at).at(-1);
-            if (before !== undefined && at - before.at <= windowMs) return;
-            const own = emissions.find((e) => e.value.last.seq >= t.seq);
-            expect(own?.at).toBe(at);
-            expect(own?.value.win.n).toBe(1);
+          const { emissions, events } = play(ticks, windowMs);
+          const runs = coveredTicks(ticks, emissions);
+          const before = emissionBefore(events, emissions, ticks.length);
+          const index = new Map<Tick, number>(ticks.map((t, i) => [t.tick, i]));
+          emissions.forEach((e, k) => {
+            for (const r of runs[k]) {
+              const latency = e.at - r.at;
+              expect(latency).toBeGreaterThanOrEqual(0);
+              expect(latency).toBeLessThan(2 * windowMs);
+              if (before[index.get(r.tick)!]?.trailing === true) {
+                expect(latency).toBeLessThanOrEqual(windowMs);
+              }
+            }
           });
         }),
       );
@@ -389,11 +676,12 @@ describe(conflate.name, () => {
     it('leaves no scheduled action after unsubscribing at any moment', () => {
       fc.assert(
         fc.property(schedules, fc.integer({ min: 0, max: 400 }), ({ windowMs, ticks }, cut) => {
-          const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+          const scheduler = virtualScheduler();
+          const clock = new TierClock(windowMs, scheduler);
           const source = new Subject<Tick>();
           for (const { at, tick: t } of ticks) scheduler.schedule(() => source.next(t), at);
-          const sub = source.pipe(conflate(windowMs, scheduler)).subscribe();
-          // Half a frame off the integer tick times, so nothing ties with the cut.
+          const sub = source.pipe(conflate(windowMs, clock.ticks$, scheduler)).subscribe();
+          // Half a frame off the integer times, so nothing ties with the cut.
           const unsubscribeAt = cut + 0.5;
           let leftAfterCut = -1;
           scheduler.schedule(() => {
@@ -402,6 +690,7 @@ describe(conflate.name, () => {
           }, unsubscribeAt);
           scheduler.flush();
           expect(leftAfterCut).toBe(ticks.filter((t) => t.at > unsubscribeAt).length);
+          expect(clock.running).toBe(false);
         }),
       );
     });
@@ -410,25 +699,30 @@ describe(conflate.name, () => {
       fc.assert(
         fc.property(
           fc.integer({ min: 2, max: 100 }),
+          fc.integer({ min: 0, max: 1000 }),
           fc.array(fc.double({ min: 0.01, max: 10_000, noNaN: true }), {
             minLength: 2,
             maxLength: 20,
           }),
-          (windowMs, prices) => {
+          (windowMs, start, prices) => {
             // The whole burst fits strictly inside one window after its first tick.
             const ticks: Timed[] = prices.map((price, i) => ({
-              at: Math.floor((i * (windowMs - 1)) / prices.length),
+              at: start + Math.floor((i * (windowMs - 1)) / prices.length),
               tick: { symbol: 'T', seq: i + 1, ts: i, price, bid: price, ask: price, size: 1 },
             }));
             const last = ticks[ticks.length - 1].tick;
 
-            const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+            const scheduler = virtualScheduler();
+            const clock = new TierClock(windowMs, scheduler);
             const source = new Subject<Tick>();
             for (const { at, tick: t } of ticks) scheduler.schedule(() => source.next(t), at);
             const throttled: Tick[] = [];
             const conflated: Tick[] = [];
             source.pipe(throttleTime(windowMs, scheduler)).subscribe((t) => throttled.push(t));
-            source.pipe(conflate(windowMs, scheduler)).subscribe((c) => conflated.push(c.last));
+            const sub = source
+              .pipe(conflate(windowMs, clock.ticks$, scheduler))
+              .subscribe((c) => conflated.push(c.last));
+            scheduler.schedule(() => sub.unsubscribe(), start + 3 * windowMs);
             scheduler.flush();
 
             expect(throttled).toEqual([ticks[0].tick]);

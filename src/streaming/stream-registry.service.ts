@@ -5,8 +5,7 @@ import { MarketStateService } from '../market/market-state.service.js';
 import { buildQuote } from '../market/quote.js';
 import { UnknownSymbolError } from '../market/unknown-symbol.error.js';
 import { INTERVAL_TIERS_MS, type IntervalTierMs, type Quote } from '../shared/protocol.js';
-import type { Conflated } from './conflate.operator.js';
-import { conflateOnClock } from './conflate-on-clock.operator.js';
+import { type Conflated, conflate } from './conflate.operator.js';
 import { TierClock } from './tier-clock.js';
 import { RegistryClosedError } from './registry-closed.error.js';
 
@@ -30,10 +29,17 @@ export interface QuoteSink {
 /** The part of the market state the registry reads; lets specs pass a small fake. */
 export type MarketStateReader = Pick<MarketStateService, 'symbolTicks$' | 'session' | 'has'>;
 
+/** A tier's shared clock and the trailing updates of the window it is closing. */
+interface TierState {
+  readonly clock: TierClock;
+  batch: TierUpdate[];
+}
+
 /** One shared conflation pipeline, alive while at least one client holds it. */
 interface Pipeline {
   readonly symbol: string;
   readonly tier: IntervalTierMs;
+  readonly tierState: TierState;
   refs: number;
   subscription: Subscription | undefined;
 }
@@ -49,7 +55,11 @@ const SINK_ERROR_LOG_PERIOD_MS = 10_000;
  * Owns client → symbol subscriptions and one conflation pipeline per
  * (symbol, tier), reference counted by the clients holding it. RxJS work and
  * quote building grow with symbols × tiers, never with clients: a thousand
- * clients on one (symbol, tier) share one pipeline and one `publish` per window.
+ * clients on one (symbol, tier) share one pipeline and one update per window.
+ *
+ * Each tier has one {@link TierClock}; its pipelines' trailing edges all
+ * happen while it ticks and reach the sink as one `publishBatch` per tier
+ * window. Leading edges (first tick after a quiet window) go to `publish` at once.
  */
 @Injectable()
 export class StreamRegistry implements OnModuleDestroy {
@@ -58,10 +68,8 @@ export class StreamRegistry implements OnModuleDestroy {
   private readonly clients = new Map<string, Map<string, IntervalTierMs>>();
   /** symbol → (tier → pipeline). */
   private readonly pipelines = new Map<string, Map<IntervalTierMs, Pipeline>>();
-  /** One clock per tier (its timer runs only while the tier has pipelines). */
-  private readonly clocks = new Map<IntervalTierMs, TierClock>();
-  /** Trailing-edge updates of the tier window being closed right now. */
-  private readonly batches = new Map<IntervalTierMs, TierUpdate[]>();
+  /** One clock per tier, made on first use (its timer runs only while the tier has pipelines). */
+  private readonly tiers = new Map<IntervalTierMs, TierState>();
   private sink: QuoteSink | undefined;
   private closed = false;
   private subscriptions = 0;
@@ -193,7 +201,7 @@ export class StreamRegistry implements OnModuleDestroy {
       for (const p of byTier.values()) p.subscription?.unsubscribe();
     }
     this.pipelines.clear();
-    this.batches.clear();
+    for (const t of this.tiers.values()) t.batch = [];
     this.clients.clear();
     this.livePipelines = 0;
     this.subscriptions = 0;
@@ -207,11 +215,12 @@ export class StreamRegistry implements OnModuleDestroy {
       existing.refs++;
       return;
     }
-    const pipeline: Pipeline = { symbol, tier, refs: 1, subscription: undefined };
+    const tierState = this.tierState(tier);
+    const pipeline: Pipeline = { symbol, tier, tierState, refs: 1, subscription: undefined };
     // Subscribe before registering: if symbolTicks$ throws, no half-made pipeline is left behind.
     pipeline.subscription = this.state
       .symbolTicks$(symbol)
-      .pipe(conflateOnClock(tier, this.clock(tier).ticks$, this.scheduler))
+      .pipe(conflate(tier, tierState.clock.ticks$, this.scheduler))
       .subscribe({
         next: (update) => this.deliver(pipeline, update),
         error: (err: unknown) => {
@@ -232,22 +241,26 @@ export class StreamRegistry implements OnModuleDestroy {
     this.livePipelines++;
   }
 
-  private clock(tier: IntervalTierMs): TierClock {
-    let clock = this.clocks.get(tier);
-    if (clock === undefined) {
-      const created = new TierClock(tier, this.scheduler);
-      created.onAfterTick = () => this.flush(tier);
-      this.clocks.set(tier, created);
-      clock = created;
+  private tierState(tier: IntervalTierMs): TierState {
+    let state = this.tiers.get(tier);
+    if (state === undefined) {
+      const created: TierState = { clock: new TierClock(tier, this.scheduler), batch: [] };
+      created.clock.onAfterTick = () => this.flush(tier, created);
+      this.tiers.set(tier, created);
+      state = created;
     }
-    return clock;
+    return state;
   }
 
-  /** Hands a tier window's trailing updates to the sink in one call. */
-  private flush(tier: IntervalTierMs): void {
-    const batch = this.batches.get(tier);
-    if (batch === undefined || batch.length === 0) return;
-    this.batches.set(tier, []);
+  /**
+   * Hands a tier window's trailing updates to the sink in one call, after the
+   * clock reached every pipeline of the tier. A fresh array per window (not a
+   * reused one): the sink may keep what it was given.
+   */
+  private flush(tier: IntervalTierMs, tierState: TierState): void {
+    const batch = tierState.batch;
+    if (batch.length === 0) return;
+    tierState.batch = [];
     const sink = this.sink;
     if (sink === undefined) return;
     try {
@@ -283,10 +296,9 @@ export class StreamRegistry implements OnModuleDestroy {
     if (session === undefined) return;
     try {
       const quote = buildQuote(update.last, session, update.win);
-      if (this.clocks.get(pipeline.tier)?.inTick) {
-        let batch = this.batches.get(pipeline.tier);
-        if (batch === undefined) this.batches.set(pipeline.tier, (batch = []));
-        batch.push({ symbol: pipeline.symbol, quote });
+      if (pipeline.tierState.clock.inTick) {
+        // A trailing edge: it goes out with the rest of the tier's window, after the tick.
+        pipeline.tierState.batch.push({ symbol: pipeline.symbol, quote });
         return;
       }
       sink.publish(pipeline.symbol, pipeline.tier, quote);
