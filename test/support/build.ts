@@ -6,18 +6,20 @@ import { fileURLToPath } from 'node:url';
 /** Repository root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-function newestMtime(dir: string): number {
+/** Newest modification time of a file, or of any file under a directory. */
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
   let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === 'dist') continue;
-    const path = join(dir, entry.name);
-    const mtime = entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs;
-    if (mtime > newest) newest = mtime;
+  for (const entry of readdirSync(path)) {
+    if (entry === 'node_modules' || entry === 'dist') continue;
+    newest = Math.max(newest, newestMtime(join(path, entry)));
   }
   return newest;
 }
 
-function stale(output: string, sources: string[]): boolean {
+function stale(output: string, sources: readonly string[]): boolean {
   const out = join(ROOT, output);
   if (!existsSync(out)) return true;
   const built = statSync(out).mtimeMs;
@@ -26,13 +28,21 @@ function stale(output: string, sources: string[]): boolean {
 
 /**
  * Builds the server (`dist/`) and, if asked, the dashboard (`web/dist/`) when
- * missing or older than their sources, so process-level tests run what is checked out.
+ * missing or older than their sources, so process-level and browser tests
+ * drive what is checked out. (`npm test` builds first, so there this is a no-op.)
  */
 export function ensureBuilt(options: { web?: boolean } = {}): void {
-  if (stale('dist/main.js', ['src'])) {
-    execSync('npm run build:server', { cwd: ROOT, stdio: 'inherit' });
-  }
-  if (options.web && stale('web/dist/index.html', ['web/src', 'web/index.html', 'src/shared'])) {
-    execSync('npm run build:web', { cwd: ROOT, stdio: 'inherit' });
-  }
+  const server = stale('dist/main.js', ['src']);
+  const web =
+    options.web === true &&
+    stale('web/dist/index.html', [
+      'web/src',
+      'web/index.html',
+      'web/vite.config.ts',
+      'web/public',
+      'src/shared',
+    ]);
+  if (server && web) execSync('npm run build', { cwd: ROOT, stdio: 'inherit' });
+  else if (server) execSync('npm run build:server', { cwd: ROOT, stdio: 'inherit' });
+  else if (web) execSync('npm run build:web', { cwd: ROOT, stdio: 'inherit' });
 }

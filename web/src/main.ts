@@ -1,0 +1,41 @@
+import './styles.css';
+import { Dashboard } from './dashboard.js';
+import {
+  loadSettings,
+  fromQuery,
+  STORAGE_KEY,
+  type KeyValueStorage,
+  type UrlState,
+} from './stores/settings.js';
+
+/** `localStorage`, or undefined where it is blocked (some private modes throw on access). */
+function storage(): KeyValueStorage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+const url: UrlState = {
+  get search() {
+    return window.location.search;
+  },
+  replaceSearch(search) {
+    history.replaceState(
+      history.state,
+      '',
+      `${window.location.pathname}${search}${window.location.hash}`,
+    );
+  },
+};
+
+const store = storage();
+const settings = loadSettings(url, store);
+const firstVisit =
+  fromQuery(new URLSearchParams(url.search)).symbols === undefined &&
+  store?.getItem(STORAGE_KEY) == null;
+
+const dashboard = new Dashboard(settings, firstVisit, url, store);
+(window as unknown as { __tickstream: unknown }).__tickstream = dashboard.probe;
+void dashboard.start();
