@@ -356,3 +356,59 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect(unexpected).toEqual([]);
   });
 });
+
+describe.skipIf(!available)('dashboard against a server with AUTH_TOKENS', () => {
+  const TOKEN = 'browser-test-token-42';
+  let server: ServerProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureBuilt({ web: true });
+    server = await startServer(await freePort(), { ...FEED_ENV, AUTH_TOKENS: TOKEN });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function pricesTick(page: Page): Promise<void> {
+    await page.locator('#statusbar[data-state="connected"]').waitFor({ timeout: 10_000 });
+    await page.locator('#watchlist tbody tr[data-symbol="AAPL"]').waitFor({ timeout: 10_000 });
+    await waitForPriceChange(page, await lastPrices(page), 5000);
+  }
+
+  it('takes the token from ?token= and drops it from the address bar', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/?token=${TOKEN}`);
+      await pricesTick(page);
+      expect(page.url()).not.toContain('token');
+      // It is kept for the session: a reload without it still connects.
+      await page.reload();
+      await pricesTick(page);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('asks for the token when the server refuses the connection, then connects', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const asked: string[] = [];
+      page.on('dialog', (dialog) => {
+        asked.push(dialog.message());
+        void dialog.accept(TOKEN);
+      });
+      await page.goto(`${server.url}/`);
+      await pricesTick(page);
+      expect(asked.length).toBeGreaterThanOrEqual(1);
+      expect(asked[0]).toContain('access token');
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { MainChart } from './charts/main-chart.js';
-import { ApiClient } from './net/api-client.js';
+import type { AccessToken } from './net/access-token.js';
+import { ApiClient, ApiError } from './net/api-client.js';
 import { MarketSocket } from './net/market-socket.js';
 import { ChartFeed } from './stores/chart-feed.js';
 import {
@@ -74,7 +75,9 @@ export interface DashboardProbe {
  * one frame callback that paints the table and the chart.
  */
 export class Dashboard {
-  private readonly api = new ApiClient();
+  private readonly api: ApiClient;
+  /** Set once the user dismissed the token prompt: do not nag again. */
+  private tokenDeclined = false;
   private readonly quotes = new QuoteStore();
   private readonly feed = new ChartFeed();
   private readonly latency = new LatencyTracker();
@@ -104,7 +107,9 @@ export class Dashboard {
     private readonly firstVisit: boolean,
     private readonly url: UrlState,
     private readonly storage: KeyValueStorage | undefined,
+    private readonly token: AccessToken,
   ) {
+    this.api = new ApiClient('', undefined, token);
     this.settings = initial;
     this.watchlist = new WatchlistStore(initial.symbols, initial.selected);
 
@@ -147,8 +152,10 @@ export class Dashboard {
         },
         problem: (message) => this.search.say(message, 'error'),
         resynced: () => this.loadChart(),
+        unauthorized: () => this.askForToken(),
       },
       initial.intervalMs,
+      token,
     );
     this.chart = new MainChart(
       $('main-chart'),
@@ -241,6 +248,27 @@ export class Dashboard {
     await this.loadUniverse();
   }
 
+  /**
+   * The server runs with AUTH_TOKENS and refused us: ask once for a token (a
+   * `?token=` link avoids the question), then reconnect with it.
+   */
+  private askForToken(): void {
+    if (this.tokenDeclined) return;
+    const entered = window.prompt(
+      this.token.get()
+        ? 'The access token was refused. Enter a valid token:'
+        : 'This tickstream server needs an access token:',
+      '',
+    );
+    if (entered === null || entered.trim() === '') {
+      this.tokenDeclined = true;
+      this.search.say('Access token required: open the dashboard with ?token=…', 'error');
+      return;
+    }
+    this.token.set(entered);
+    this.socket.reconnect();
+  }
+
   /** Fetches `/api/symbols` (retrying while the server is down) to validate and name symbols. */
   private async loadUniverse(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
@@ -248,7 +276,8 @@ export class Dashboard {
         const universe = await this.api.symbols();
         this.watchlist.setUniverse(universe);
         break;
-      } catch {
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) this.askForToken();
         await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)));
       }
     }

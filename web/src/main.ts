@@ -1,5 +1,6 @@
 import './styles.css';
 import { Dashboard } from './dashboard.js';
+import { AccessToken, type TokenStorage, withoutToken } from './net/access-token.js';
 import {
   loadSettings,
   fromQuery,
@@ -30,12 +31,25 @@ const url: UrlState = {
   },
 };
 
+/** `sessionStorage`, or undefined where it is blocked. */
+function sessionStore(): TokenStorage | undefined {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+// Read the token first, then take it out of the address bar so a shared link never carries it.
+const token = new AccessToken(window.location.search, sessionStore());
+url.replaceSearch(withoutToken(window.location.search));
+
 const store = storage();
 const settings = loadSettings(url, store);
 const firstVisit =
   fromQuery(new URLSearchParams(url.search)).symbols === undefined &&
   store?.getItem(STORAGE_KEY) == null;
 
-const dashboard = new Dashboard(settings, firstVisit, url, store);
+const dashboard = new Dashboard(settings, firstVisit, url, store, token);
 (window as unknown as { __tickstream: unknown }).__tickstream = dashboard.probe;
 void dashboard.start();

@@ -1,3 +1,4 @@
+import type { AccessToken } from './access-token.js';
 import type { ApiErrorBody, Candle, CandleResolution, SymbolInfo } from '../stores/market-types.js';
 
 /** A REST call failed: carries the server's message when it sent one. */
@@ -16,6 +17,7 @@ export class ApiClient {
   constructor(
     private readonly base = '',
     private readonly fetchFn: typeof fetch = (input, init) => fetch(input, init),
+    private readonly token?: AccessToken,
   ) {}
 
   async symbols(signal?: AbortSignal): Promise<SymbolInfo[]> {
@@ -41,7 +43,7 @@ export class ApiClient {
   private async get(path: string, signal?: AbortSignal): Promise<unknown> {
     const res = await this.fetchFn(this.base + path, {
       signal,
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...this.token?.headers() },
     });
     const body: unknown = await res.json().catch(() => undefined);
     if (!res.ok) {

@@ -1,4 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
+import type { AccessToken } from './access-token.js';
 import {
   MARKET_NS,
   type ClientToServerEvents,
@@ -23,6 +24,8 @@ export interface MarketSocketHandlers {
   problem(message: string): void;
   /** The server holds the full desired subscription again after a connect or a resume. */
   resynced(): void;
+  /** The server wants an access token (AUTH_TOKENS) and ours is missing or wrong. */
+  unauthorized(): void;
 }
 
 /** An ack slower than this means the request is lost; the sync retries. */
@@ -62,6 +65,7 @@ export class MarketSocket {
     origin: string,
     private readonly on: MarketSocketHandlers,
     intervalMs: IntervalTierMs,
+    token?: AccessToken,
   ) {
     this.desiredInterval = intervalMs;
     this.socket = io(origin + MARKET_NS, {
@@ -71,6 +75,11 @@ export class MarketSocket {
       // Recover within ~1–2 s of a server restart instead of the default backoff up to 5 s.
       reconnectionDelay: 500,
       reconnectionDelayMax: 2000,
+      // Read on every (re)connection, so a token entered later is used.
+      auth: (cb) => {
+        const value = token?.get();
+        cb(value ? { token: value } : {});
+      },
     });
     this.socket.on('connect', () => {
       this.connectedOnce = true;
@@ -88,7 +97,11 @@ export class MarketSocket {
       // After a server-side kick socket.io does not retry by itself.
       if (reason === 'io server disconnect') setTimeout(() => this.socket.connect(), RETRY_MS);
     });
-    this.socket.on('connect_error', () => this.setState(this.lostState()));
+    this.socket.on('connect_error', (err) => {
+      this.setState(this.lostState());
+      // A refusal by the server's middleware is final for socket.io: it does not retry.
+      if (err.message === 'UNAUTHORIZED') this.on.unauthorized();
+    });
     this.socket.on('quotes', (batch) => {
       if (this.stateNow !== 'connected') this.setState('connected');
       this.on.quotes(batch);
@@ -234,5 +247,10 @@ export class MarketSocket {
       this.needsResync = false;
       this.on.resynced();
     }
+  }
+
+  /** Connects again now, e.g. after the access token changed. */
+  reconnect(): void {
+    if (!this.socket.connected) this.socket.connect();
   }
 }
