@@ -24,7 +24,12 @@ export default defineConfig({
         test: {
           name: 'unit',
           root,
-          include: ['src/**/*.spec.ts', 'web/src/**/*.spec.ts', 'test/bench/**/*.spec.ts'],
+          include: [
+            'src/**/*.spec.ts',
+            'web/src/**/*.spec.ts',
+            'test/bench/**/*.spec.ts',
+            'test/soak/**/*.spec.ts',
+          ],
           environment: 'node',
         },
       },

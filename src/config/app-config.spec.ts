@@ -23,6 +23,7 @@ describe(parseConfig.name, () => {
       maxConnectionsPerIp: 200,
       handshakeTimeoutMs: 10_000,
       slowClientMaxQueue: 1000,
+      slowClientMaxBytes: 1_048_576,
       slowClientGraceMs: 10_000,
       shutdownTimeoutMs: 5000,
       debugEndpoints: false,

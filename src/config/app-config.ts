@@ -30,7 +30,7 @@ export interface AppConfig {
   /** Inbound messages per connection: sustained rate and burst of the token bucket. */
   rateLimitPerSec: number;
   rateLimitBurst: number;
-  /** Rejected messages in a row (within 10 s) after which the connection is closed. */
+  /** The connection closes when more than this many messages in a row (within 10 s) were rate-limited. */
   rateLimitDisconnectAfter: number;
   /** Concurrent connections from one IP address; 0 means unlimited. */
   maxConnectionsPerIp: number;
@@ -38,6 +38,8 @@ export interface AppConfig {
   handshakeTimeoutMs: number;
   /** Outbound packets queued for one client above which its updates are skipped. */
   slowClientMaxQueue: number;
+  /** Outbound bytes queued for one client above which its updates are skipped. */
+  slowClientMaxBytes: number;
   /** How long a client may stay above the queue cap before it is disconnected. */
   slowClientGraceMs: number;
   /** Longest a graceful shutdown may take before the process exits anyway. */
@@ -138,6 +140,12 @@ export const CONFIG_DOCS: { key: string; default: string; description: string }[
     description: 'Outbound packets queued for one client above which its updates are skipped.',
   },
   {
+    key: 'SLOW_CLIENT_MAX_BYTES',
+    default: '1048576',
+    description:
+      'Outbound bytes queued for one client above which its updates are skipped (a batched frame can be tens of KB).',
+  },
+  {
     key: 'SLOW_CLIENT_GRACE_MS',
     default: '10000',
     description: 'How long a client may stay above that cap before it is disconnected.',
@@ -230,6 +238,7 @@ export function parseConfig(env: Env): AppConfig {
   const maxConnectionsPerIp = int('MAX_CONNECTIONS_PER_IP', 200, 0, 1_000_000);
   const handshakeTimeoutMs = int('HANDSHAKE_TIMEOUT_MS', 10_000, 100, 600_000);
   const slowClientMaxQueue = int('SLOW_CLIENT_MAX_QUEUE', 1000, 10, 1_000_000);
+  const slowClientMaxBytes = int('SLOW_CLIENT_MAX_BYTES', 1_048_576, 4096, 1_073_741_824);
   const slowClientGraceMs = int('SLOW_CLIENT_GRACE_MS', 10_000, 100, 600_000);
   const shutdownTimeoutMs = int('SHUTDOWN_TIMEOUT_MS', 5000, 100, 600_000);
   const debugEndpoints = bool('DEBUG_ENDPOINTS', false);
@@ -255,6 +264,7 @@ export function parseConfig(env: Env): AppConfig {
     maxConnectionsPerIp,
     handshakeTimeoutMs,
     slowClientMaxQueue,
+    slowClientMaxBytes,
     slowClientGraceMs,
     shutdownTimeoutMs,
     debugEndpoints,

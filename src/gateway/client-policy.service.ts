@@ -5,7 +5,7 @@ import type { Socket } from 'socket.io';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ConnectionCounter, isOriginAllowed, remoteAddress } from './connection-policy.js';
-import { type FanoutPolicy, outboundQueue } from './market.adapter.js';
+import { type FanoutPolicy, isOverBacklog, outboundQueue } from './market.adapter.js';
 
 /** How often congested clients are re-checked: one timer for the whole server. */
 const SWEEP_INTERVAL_MS = 250;
@@ -33,11 +33,11 @@ export class ClientPolicyService implements FanoutPolicy, OnModuleDestroy {
 
   /**
    * Whether an update may be queued for this client: false while its Engine.IO
-   * write buffer holds `SLOW_CLIENT_MAX_QUEUE` packets or more. One array-length
+   * write buffer holds `SLOW_CLIENT_MAX_QUEUE` packets or `SLOW_CLIENT_MAX_BYTES` or more. One array-length
    * check per recipient; crossing the cap either way is recorded for the sweep.
    */
   admit(socket: Socket): boolean {
-    const congested = outboundQueue(socket) >= this.config.slowClientMaxQueue;
+    const congested = this.overBacklog(socket);
     const data = socket.data as { congested?: boolean };
     if (congested !== (data.congested ?? false)) {
       data.congested = congested;
@@ -96,6 +96,10 @@ export class ClientPolicyService implements FanoutPolicy, OnModuleDestroy {
     this.metrics.slowClientSkips += skipped;
   }
 
+  private overBacklog(socket: Socket): boolean {
+    return isOverBacklog(socket, this.config.slowClientMaxQueue, this.config.slowClientMaxBytes);
+  }
+
   private onCongestion(socket: Socket, congested: boolean): void {
     if (congested) {
       this.congested.set(socket, Date.now());
@@ -110,7 +114,7 @@ export class ClientPolicyService implements FanoutPolicy, OnModuleDestroy {
     for (const [socket, since] of this.congested) {
       if (socket.disconnected) {
         this.congested.delete(socket);
-      } else if (outboundQueue(socket) < this.config.slowClientMaxQueue) {
+      } else if (!this.overBacklog(socket)) {
         this.congested.delete(socket);
         (socket.data as { congested?: boolean }).congested = false;
       } else if (now - since > this.config.slowClientGraceMs) {

@@ -85,3 +85,25 @@ export function writePreEncoded(socket: Socket, packet: string): void {
 export function outboundQueue(socket: Socket): number {
   return (socket.conn as unknown as EngineConn).writeBuffer.length;
 }
+
+/** Below this many queued packets a client is healthy: no need to count bytes. */
+const BYTES_CHECK_FROM = 8;
+
+/**
+ * Whether a client's Engine.IO backlog is over either cap. Packets are counted
+ * always (an array length); bytes only when a few packets are already waiting,
+ * which a client that keeps up never has, so the common case stays O(1).
+ */
+export function isOverBacklog(socket: Socket, maxPackets: number, maxBytes: number): boolean {
+  const queue = (socket.conn as unknown as EngineConn).writeBuffer as { data?: unknown }[];
+  if (queue.length < BYTES_CHECK_FROM) return false;
+  if (queue.length >= maxPackets) return true;
+  let bytes = 0;
+  for (const packet of queue) {
+    const data = packet.data;
+    if (typeof data === 'string') bytes += data.length;
+    else if (data instanceof Uint8Array) bytes += data.byteLength;
+    if (bytes >= maxBytes) return true;
+  }
+  return false;
+}

@@ -253,7 +253,7 @@ export class MarketGateway
         data.firstLimitedAt = now;
       }
       data.limitedInARow++;
-      if (data.limitedInARow >= this.config.rateLimitDisconnectAfter) {
+      if (data.limitedInARow > this.config.rateLimitDisconnectAfter) {
         const error: WireError = {
           code: 'RATE_LIMITED',
           message: 'too many messages for too long: disconnecting',
