@@ -5,17 +5,17 @@ import type { Socket } from 'socket.io';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ConnectionCounter, isOriginAllowed, remoteAddress } from './connection-policy.js';
-import { type FanoutPolicy, isOverBacklog, outboundQueue } from './market.adapter.js';
+import { isOverBacklog, outboundQueue } from './socket-internals.js';
 
 /** How often congested clients are re-checked: one timer for the whole server. */
 const SWEEP_INTERVAL_MS = 250;
 
 /**
  * Admission and back-pressure policy shared by the Socket.IO server options
- * (origin, per-IP cap), the adapter (slow clients) and the gateway (auth).
+ * (origin, per-IP cap) and the gateway (auth, slow clients).
  */
 @Injectable()
-export class ClientPolicyService implements FanoutPolicy, OnModuleDestroy {
+export class ClientPolicyService implements OnModuleDestroy {
   private readonly logger = new Logger(ClientPolicyService.name);
   private readonly perIp: ConnectionCounter;
   private readonly tokens: Buffer[];
@@ -87,13 +87,6 @@ export class ClientPolicyService implements FanoutPolicy, OnModuleDestroy {
   }): void {
     const ip = remoteAddress(conn.request);
     conn.once('close', () => this.perIp.release(ip));
-  }
-
-  onBroadcast(sent: number, skipped: number): void {
-    this.metrics.encodedUpdates++;
-    this.metrics.framesSent += sent;
-    this.metrics.quotesSent += sent;
-    this.metrics.slowClientSkips += skipped;
   }
 
   private overBacklog(socket: Socket): boolean {

@@ -4,7 +4,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
 import type { AppConfig } from '../config/app-config.js';
 import { ClientPolicyService } from './client-policy.service.js';
-import { createMarketAdapter } from './market.adapter.js';
 
 /**
  * Socket.IO server options that come from configuration and services rather
@@ -37,7 +36,6 @@ export class MarketIoAdapter extends IoAdapter {
         const refusal = policy.allowHandshake(req);
         fn(refusal ?? null, refusal === undefined);
       },
-      adapter: createMarketAdapter(policy),
     } as ServerOptions);
 
     // Engine.IO middlewares run for every request *including* WebSocket upgrades of an

@@ -32,7 +32,7 @@ import {
   type TierUpdate,
 } from '../streaming/stream-registry.service.js';
 import { ClientPolicyService } from './client-policy.service.js';
-import { writePreEncoded } from './market.adapter.js';
+import { writePreEncoded } from './socket-internals.js';
 import { parseSubscribeRequest, parseUnsubscribeRequest } from './market-requests.js';
 import { TokenBucket } from './token-bucket.js';
 import { BadRequestException, toWireError, WireException } from './wire-errors.js';
@@ -68,8 +68,8 @@ class RateLimitedException extends WireException {
 
 /**
  * The `/market` Socket.IO namespace: control messages go through Nest's
- * handlers; quotes bypass Nest entirely and are broadcast to one room per
- * (symbol, tier), so each update is encoded once whatever the audience.
+ * handlers; quotes bypass Nest entirely: rooms per (symbol, tier) say who holds
+ * what, each update is serialised once, and each client gets one frame per batch.
  */
 @WebSocketGateway({ namespace: MARKET_NAMESPACE })
 export class MarketGateway
@@ -84,6 +84,9 @@ export class MarketGateway
 
   @WebSocketServer()
   private readonly server: MarketNamespace;
+  /** Leading-edge updates of the current event-loop turn, per tier (see publish). */
+  private readonly leading = new Map<IntervalTierMs, TierUpdate[]>();
+  private leadingFlush: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly registry: StreamRegistry,
@@ -106,10 +109,25 @@ export class MarketGateway
     });
   }
 
-  /** Leading-edge update: one room broadcast, encoded once (see MarketAdapter). */
+  /**
+   * Leading-edge updates (first tick after a quiet window) arrive one by one as
+   * the feed delivers a burst of ticks; they are gathered until the end of the
+   * current event-loop turn (sub-millisecond) and sent like a window's batch, so
+   * a client gets one frame per burst instead of one per symbol.
+   */
   publish(symbol: string, tier: IntervalTierMs, quote: Quote): void {
-    this.metrics.staleness.observe(Math.max(0, Date.now() - quote.ts) / 1000);
-    this.server.to(quoteRoom(symbol, tier)).emit('quotes', [quote]);
+    let pending = this.leading.get(tier);
+    if (pending === undefined) this.leading.set(tier, (pending = []));
+    pending.push({ symbol, quote });
+    this.leadingFlush ??= setImmediate(() => this.flushLeading());
+  }
+
+  private flushLeading(): void {
+    this.leadingFlush = undefined;
+    for (const [tier, updates] of this.leading) {
+      if (updates.length > 0) this.publishBatch(tier, updates);
+    }
+    this.leading.clear();
   }
 
   /**
@@ -188,6 +206,9 @@ export class MarketGateway
    * disconnect packet reach them before the server itself closes.
    */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
+    if (this.leadingFlush) clearImmediate(this.leadingFlush);
+    this.leadingFlush = undefined;
+    this.leading.clear();
     if (!this.server) return;
     const reason = signal ? `server shutting down (${signal})` : 'server shutting down';
     this.server.emit('shutdown', { reason });
