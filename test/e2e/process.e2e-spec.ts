@@ -1,23 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ShutdownNotice } from '../../src/shared/protocol.js';
 import { ensureBuilt, ROOT } from '../support/build.js';
+import { freePort } from '../support/free-port.js';
 import { closeAllClients, connectClient, requestSubscribe, waitFor } from '../support/test-app.js';
 
 const MAIN = join(ROOT, 'dist/main.js');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 interface Run {
   child: ChildProcess;

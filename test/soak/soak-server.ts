@@ -2,58 +2,21 @@
  * The server under soak: the built `dist/main.js` in its own process, probed
  * from outside (`/proc/<pid>`) and through its env-gated `GET /debug/heap`.
  */
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-/** The repository root: the nearest folder up with tickstream's package.json (works from src and dist-soak). */
-export function findRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (
-      existsSync(manifest) &&
-      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tickstream'
-    ) {
-      return dir;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('tickstream package.json not found above ' + from);
-    dir = parent;
-  }
-}
+import { freePort } from '../support/free-port.js';
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    const mtime = entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs;
-    newest = Math.max(newest, mtime);
-  }
-  return newest;
-}
+export { freePort };
 
-/** Runs `npm run build:server` when dist/main.js is missing or older than src/. */
-export function ensureServerBuilt(root: string): void {
-  const main = join(root, 'dist/main.js');
-  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(root, 'src'))) return;
-  console.log('soak: building the server (npm run build:server)');
-  execSync('npm run build:server', { cwd: root, stdio: 'inherit' });
-}
+/** The repository root (works from the sources and from dist-soak/). */
+export { findRoot } from '../support/build.js';
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+/** Builds the server when dist/main.js is missing or older than src/. */
+export { ensureBuilt as ensureServerBuilt } from '../support/build.js';
 
 /** GET on a fresh connection (no keep-alive, so the probe holds no socket open between samples). */
 export function getJson<T>(url: string, timeoutMs = 5000): Promise<{ status: number; body: T }> {

@@ -194,7 +194,7 @@ function row(s: Sample): string[] {
 
 async function main(): Promise<number> {
   const root = findRoot();
-  ensureServerBuilt(root);
+  ensureServerBuilt();
   const env = {
     LOG_LEVEL: 'warn',
     FEED_TICKS_PER_SECOND: String(ticksPerSec),

@@ -1,10 +1,27 @@
 import { execSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * The repository root: the nearest folder up with tickstream's package.json, so
+ * this works from the sources and from compiled copies (dist-soak/, dist-bench/).
+ */
+export function findRoot(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (
+      existsSync(manifest) &&
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tickstream'
+    ) {
+      return dir;
+    }
+    if (dirname(dir) === dir) throw new Error(`tickstream package.json not found above ${from}`);
+  }
+}
+
 /** Repository root. */
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = findRoot();
 
 /** Newest modification time of a file, or of any file under a directory. */
 function newestMtime(path: string): number {
