@@ -5,7 +5,7 @@ import type { Socket } from 'socket.io';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ConnectionCounter, isOriginAllowed, remoteAddress } from './connection-policy.js';
-import { isOverBacklog, outboundQueue } from './socket-internals.js';
+import { isOverBacklog, outboundBacklog } from './socket-internals.js';
 
 /** How often congested clients are re-checked: one timer for the whole server. */
 const SWEEP_INTERVAL_MS = 250;
@@ -32,9 +32,10 @@ export class ClientPolicyService implements OnModuleDestroy {
   }
 
   /**
-   * Whether an update may be queued for this client: false while its Engine.IO
-   * write buffer holds `SLOW_CLIENT_MAX_QUEUE` packets or `SLOW_CLIENT_MAX_BYTES` or more. One array-length
-   * check per recipient; crossing the cap either way is recorded for the sweep.
+   * Whether an update may be queued for this client: false while its outbound
+   * backlog (Engine.IO's queue plus the WebSocket's send buffer) holds
+   * `SLOW_CLIENT_MAX_QUEUE` packets or `SLOW_CLIENT_MAX_BYTES` or more. O(1) per
+   * recipient that keeps up; crossing the cap either way is recorded for the sweep.
    */
   admit(socket: Socket): boolean {
     const congested = this.overBacklog(socket);
@@ -122,8 +123,9 @@ export class ClientPolicyService implements OnModuleDestroy {
   }
 
   private disconnectSlow(socket: Socket): void {
+    const backlog = outboundBacklog(socket);
     this.logger.warn(
-      `disconnecting slow client ${socket.id}: ${outboundQueue(socket)} packets queued for over ${this.config.slowClientGraceMs} ms`,
+      `disconnecting slow client ${socket.id}: ${backlog.packets} packets / ${backlog.bytes} bytes queued for over ${this.config.slowClientGraceMs} ms`,
     );
     (socket.data as { disconnectReason?: string }).disconnectReason = 'slow_client';
     const conn = socket.conn as unknown as {

@@ -1,14 +1,25 @@
 import type { Socket } from 'socket.io';
 
 /**
- * The few Engine.IO / Socket.IO internals the fan-out relies on, in one place.
- * They are not in the public typings; socket.io's own in-memory adapter uses
- * `writeToEngine` the same way for broadcasts.
+ * The few Engine.IO / Socket.IO / ws internals the fan-out relies on, in one
+ * place. They are not in the public typings; socket.io's own in-memory adapter
+ * uses `writeToEngine` the same way for broadcasts, and Engine.IO's WebSocket
+ * transport writes to the same `ws` socket we write quote frames to.
  */
 
-/** Engine.IO connection fields we read to measure a client's backlog. */
+/** The `ws` WebSocket under an Engine.IO `websocket` transport. */
+interface RawWebSocket {
+  readonly readyState: number;
+  /** Bytes accepted by `send` and not yet handed to the kernel (O(1) getter). */
+  readonly bufferedAmount: number;
+  send(data: string): void;
+}
+
+/** Engine.IO connection fields we read to measure a client's backlog and to write. */
 interface EngineConn {
-  writeBuffer: unknown[];
+  readyState: string;
+  writeBuffer: { data?: unknown }[];
+  transport: { name: string; socket?: RawWebSocket };
 }
 
 /** Socket.IO's per-connection writer (internal; the stock adapter uses it the same way). */
@@ -16,37 +27,100 @@ export interface ClientInternals {
   writeToEngine(encodedPackets: unknown[], opts: { preEncoded: boolean }): void;
 }
 
+/** `ws`'s `WebSocket.OPEN`. */
+const WS_OPEN = 1;
+
 /**
- * Writes an already-encoded Socket.IO packet string to one client, bypassing
- * the encoder: used to send one frame that batches several updates, built by
- * concatenating quote JSON that was serialised once per update.
+ * Quote frames written straight to the WebSocket since its send buffer was last
+ * empty, per client: an upper bound on the frames still in that buffer, so the
+ * packet cap applies to them as it does to Engine.IO's queue. A plain number
+ * in a WeakMap, updated only by {@link writeEngineMessage}.
  */
-export function writePreEncoded(socket: Socket, packet: string): void {
-  (socket.client as unknown as ClientInternals).writeToEngine([packet], { preEncoded: true });
+const directSinceEmpty = new WeakMap<object, number>();
+
+/**
+ * Writes one Engine.IO message (`4` followed by an already-encoded Socket.IO
+ * packet) to a client, bypassing the encoder: used to send one frame that
+ * batches several updates, built by concatenating quote JSON that was
+ * serialised once per update.
+ *
+ * When the client is on the WebSocket transport and Engine.IO has nothing
+ * queued for it, the message goes straight to the `ws` socket: the bytes on
+ * the wire are exactly what Engine.IO would send, without its per-packet
+ * object, events, flush and write callback (most of our per-frame cost over a
+ * bare `ws` server in the S1 benchmark). Order is kept: Engine.IO writes to
+ * the same socket, and while it has packets waiting (a polling client, an
+ * upgrade, a congested transport) quotes queue behind them through Engine.IO.
+ */
+export function writeEngineMessage(socket: Socket, message: string): void {
+  const conn = socket.conn as unknown as EngineConn;
+  if (conn.readyState !== 'open') return;
+  const transport = conn.transport;
+  const ws = transport.name === 'websocket' ? transport.socket : undefined;
+  if (ws !== undefined && conn.writeBuffer.length === 0 && ws.readyState === WS_OPEN) {
+    const queued = ws.bufferedAmount > 0 ? (directSinceEmpty.get(conn) ?? 0) : 0;
+    directSinceEmpty.set(conn, queued + 1);
+    ws.send(message);
+    return;
+  }
+  // Engine.IO adds the message type itself; slice() shares the string's characters.
+  (socket.client as unknown as ClientInternals).writeToEngine([message.slice(1)], {
+    preEncoded: true,
+  });
 }
 
-/** Packets queued in Engine.IO for this client, waiting for its transport. */
-export function outboundQueue(socket: Socket): number {
-  return (socket.conn as unknown as EngineConn).writeBuffer.length;
+/** Outbound backlog of one client: Engine.IO's queue plus the WebSocket's send buffer. */
+export interface OutboundBacklog {
+  /** Packets in Engine.IO's queue, plus frames written directly since the WebSocket buffer was empty. */
+  packets: number;
+  /** Bytes in the WebSocket's send buffer (exact) plus string lengths in Engine.IO's queue. */
+  bytes: number;
 }
 
-/** Below this many queued packets a client is healthy: no need to count bytes. */
+function rawWebSocket(conn: EngineConn): RawWebSocket | undefined {
+  return conn.transport.name === 'websocket' ? conn.transport.socket : undefined;
+}
+
+/** The whole backlog, for logs and tests (O(queued packets)). */
+export function outboundBacklog(socket: Socket): OutboundBacklog {
+  const conn = socket.conn as unknown as EngineConn;
+  const wsBytes = rawWebSocket(conn)?.bufferedAmount ?? 0;
+  let packets = conn.writeBuffer.length;
+  let bytes = wsBytes;
+  if (wsBytes > 0) packets += directSinceEmpty.get(conn) ?? 0;
+  for (const packet of conn.writeBuffer) bytes += packetBytes(packet.data);
+  return { packets, bytes };
+}
+
+function packetBytes(data: unknown): number {
+  if (typeof data === 'string') return data.length;
+  if (data instanceof Uint8Array) return data.byteLength;
+  return 0;
+}
+
+/** Below this many queued packets Engine.IO's queue is not worth counting in bytes. */
 const BYTES_CHECK_FROM = 8;
 
 /**
- * Whether a client's Engine.IO backlog is over either cap. Packets are counted
- * always (an array length); bytes only when a few packets are already waiting,
- * which a client that keeps up never has, so the common case stays O(1).
+ * Whether a client's backlog is over either cap. The WebSocket's buffered
+ * bytes are one getter; Engine.IO's queue is counted in packets always (an
+ * array length) and in bytes only when a few packets are already waiting,
+ * which a client that keeps up never has: the common case stays O(1).
  */
 export function isOverBacklog(socket: Socket, maxPackets: number, maxBytes: number): boolean {
-  const queue = (socket.conn as unknown as EngineConn).writeBuffer as { data?: unknown }[];
+  const conn = socket.conn as unknown as EngineConn;
+  const wsBytes = rawWebSocket(conn)?.bufferedAmount ?? 0;
+  const queue = conn.writeBuffer;
+  let packets = queue.length;
+  if (wsBytes > 0) {
+    if (wsBytes >= maxBytes) return true;
+    packets += directSinceEmpty.get(conn) ?? 0;
+  }
+  if (packets >= maxPackets) return true;
   if (queue.length < BYTES_CHECK_FROM) return false;
-  if (queue.length >= maxPackets) return true;
-  let bytes = 0;
+  let bytes = wsBytes;
   for (const packet of queue) {
-    const data = packet.data;
-    if (typeof data === 'string') bytes += data.length;
-    else if (data instanceof Uint8Array) bytes += data.byteLength;
+    bytes += packetBytes(packet.data);
     if (bytes >= maxBytes) return true;
   }
   return false;

@@ -169,6 +169,15 @@ export class StreamRegistry implements OnModuleDestroy {
     return new Map(this.clients.get(clientId));
   }
 
+  /**
+   * The live (symbol → tier) map of a client, not a copy: for the fan-out's
+   * hot path, which reads it once per client per window. Undefined when the
+   * client holds nothing.
+   */
+  heldBy(clientId: string): ReadonlyMap<string, IntervalTierMs> | undefined {
+    return this.clients.get(clientId);
+  }
+
   /** Clients holding at least one subscription. */
   clientCount(): number {
     return this.clients.size;

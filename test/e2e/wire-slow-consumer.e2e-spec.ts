@@ -1,6 +1,8 @@
 import type { Server as HttpServer } from 'node:http';
+import type { Socket } from 'socket.io';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MarketGateway } from '../../src/gateway/market.gateway.js';
+import { type OutboundBacklog, outboundBacklog } from '../../src/gateway/socket-internals.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
 import type { SymbolInfo } from '../../src/shared/market.js';
 import type { Quote, SubscribeAck } from '../../src/shared/protocol.js';
@@ -47,17 +49,13 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-/** Engine.IO's write buffer for one client, read through the gateway's `@WebSocketServer()`. */
-function backlogOf(t: TestApp, sid: string): { packets: number; bytes: number } | undefined {
-  type Conn = { writeBuffer: { data?: unknown }[] };
-  const gateway = t.app.get<MarketGateway, { server: { sockets: Map<string, { conn: Conn }> } }>(
+/** One client's outbound backlog (Engine.IO's queue + the WebSocket's buffer), as the policy counts it. */
+function backlogOf(t: TestApp, sid: string): OutboundBacklog | undefined {
+  const gateway = t.app.get<MarketGateway, { server: { sockets: Map<string, Socket> } }>(
     MarketGateway,
   );
-  const buffer = gateway.server.sockets.get(sid)?.conn.writeBuffer;
-  if (buffer === undefined) return undefined;
-  let bytes = 0;
-  for (const packet of buffer) bytes += typeof packet.data === 'string' ? packet.data.length : 0;
-  return { packets: buffer.length, bytes };
+  const socket = gateway.server.sockets.get(sid);
+  return socket && outboundBacklog(socket);
 }
 
 function openConnections(server: HttpServer): Promise<number> {
