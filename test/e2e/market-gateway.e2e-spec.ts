@@ -179,6 +179,52 @@ describe('MarketGateway (e2e)', () => {
         expect(common).toBeGreaterThan(0);
       }
     });
+    it('keeps each symbol of one client at its own interval', async () => {
+      const client = await connectClient(t.url);
+      const quotes = recordQuotes(client);
+      await subscribeOk(client, { symbols: ['AAPL'], intervalMs: 100 });
+      await subscribeOk(client, { symbols: ['MSFT'], intervalMs: 1000 });
+      await elapse(2200);
+      const fast = bySymbol(quotes, 'AAPL');
+      const slow = bySymbol(quotes, 'MSFT');
+      expect(fast.length).toBeGreaterThanOrEqual(8);
+      expect(slow.length).toBeGreaterThanOrEqual(1);
+      expect(slow.length).toBeLessThanOrEqual(4);
+      for (let i = 1; i < slow.length; i++) {
+        expect(slow[i].at - slow[i - 1].at).toBeGreaterThanOrEqual(1000 - 60);
+      }
+    });
+
+    // Quote frames skip Engine.IO when a client is on a WebSocket with nothing queued;
+    // long-polling clients and clients mid-upgrade must get the same stream through it.
+    it.each([
+      { name: 'HTTP long-polling', transports: ['polling'], upgraded: 'polling' },
+      {
+        name: 'polling upgraded to WebSocket',
+        transports: ['polling', 'websocket'],
+        upgraded: 'websocket',
+      },
+    ])('streams the same way to a $name client', async ({ transports, upgraded }) => {
+      const client = await connectClient(t.url, { transports });
+      const quotes = recordQuotes(client);
+      const ack = await subscribeOk(client, { symbols: ['AAPL', 'MSFT'], intervalMs: 100 });
+      await elapse(2000);
+      expect(client.io.engine.transport.name).toBe(upgraded);
+      for (const symbol of ['AAPL', 'MSFT']) {
+        const seen = bySymbol(quotes, symbol);
+        expect(seen.length).toBeGreaterThanOrEqual(8);
+        expect(seen[0].quote.seq).toBeGreaterThanOrEqual(
+          ack.snapshot.find((q) => q.symbol === symbol)?.seq ?? 0,
+        );
+        for (let i = 1; i < seen.length; i++) {
+          expect(seen[i].quote.seq).toBeGreaterThan(seen[i - 1].quote.seq);
+        }
+      }
+      // Still streaming at the end, not just before the upgrade.
+      const mark = quotes.length;
+      await waitFor(() => quotes.length > mark + 4, 1000, 'quotes to keep coming');
+    });
+
     it("batches a window's updates of all the symbols a client holds into one frame", async () => {
       const client = await connectClient(t.url);
       const frames: string[][] = [];
