@@ -36,7 +36,7 @@ export interface AppConfig {
   maxConnectionsPerIp: number;
   /** Time a new connection has to join the namespace before it is closed. */
   handshakeTimeoutMs: number;
-  /** Outbound packets queued for one client above which its updates are skipped. */
+  /** Outbound packets queued for one client (in Engine.IO and in its WebSocket send buffer) above which its updates are skipped. */
   slowClientMaxQueue: number;
   /** Outbound bytes queued for one client above which its updates are skipped. */
   slowClientMaxBytes: number;
@@ -137,13 +137,14 @@ export const CONFIG_DOCS: { key: string; default: string; description: string }[
   {
     key: 'SLOW_CLIENT_MAX_QUEUE',
     default: '1000',
-    description: 'Outbound packets queued for one client above which its updates are skipped.',
+    description:
+      'Outbound packets queued for one client (in Engine.IO and in its WebSocket send buffer) above which its updates are skipped.',
   },
   {
     key: 'SLOW_CLIENT_MAX_BYTES',
     default: '1048576',
     description:
-      'Outbound bytes queued for one client above which its updates are skipped (a batched frame can be tens of KB).',
+      'Outbound bytes queued for one client (in Engine.IO and in its WebSocket send buffer) above which its updates are skipped (a batched frame can be tens of KB).',
   },
   {
     key: 'SLOW_CLIENT_GRACE_MS',
