@@ -1,4 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MarketGateway } from '../../src/gateway/market.gateway.js';
 import type { Quote, SubscribeAck, WireError } from '../../src/shared/protocol.js';
 import { StreamRegistry } from '../../src/streaming/stream-registry.service.js';
 import {
@@ -223,6 +224,45 @@ describe('MarketGateway (e2e)', () => {
       // Still streaming at the end, not just before the upgrade.
       const mark = quotes.length;
       await waitFor(() => quotes.length > mark + 4, 1000, 'quotes to keep coming');
+    });
+
+    it('spreads a fan-out over event-loop turns without losing, repeating or reordering quotes', async () => {
+      const gateway = t.app.get(MarketGateway);
+      const turns = vi.spyOn(
+        gateway as unknown as { runFanOut(budget: number): void },
+        'runFanOut',
+      );
+      const batches = vi.spyOn(gateway, 'publishBatch');
+      gateway.fanOutSlice = 1; // one client per turn: every batch to several clients is split
+      try {
+        const clients = await Promise.all(Array.from({ length: 6 }, () => connectClient(t.url)));
+        const logs = clients.map(recordQuotes);
+        for (const client of clients) {
+          await subscribeOk(client, { symbols: ['AAPL', 'MSFT', 'NVDA'], intervalMs: 100 });
+        }
+        await elapse(2000);
+        // Each batch went out over several turns (at least one per extra client).
+        expect(turns.mock.calls.length).toBeGreaterThan(3 * batches.mock.calls.length);
+        for (const log of logs) {
+          for (const symbol of ['AAPL', 'MSFT', 'NVDA']) {
+            const seen = bySymbol(log, symbol);
+            expect(seen.length).toBeGreaterThanOrEqual(10);
+            for (let i = 1; i < seen.length; i++) {
+              expect(seen[i].quote.seq).toBeGreaterThan(seen[i - 1].quote.seq);
+            }
+          }
+        }
+        // Every client got the same updates: the last seq of each symbol is shared.
+        const lastSeqs = logs.map((log) =>
+          ['AAPL', 'MSFT', 'NVDA'].map((s) => bySymbol(log, s).at(-1)?.quote.seq),
+        );
+        const agreeing = lastSeqs.filter((l) => JSON.stringify(l) === JSON.stringify(lastSeqs[0]));
+        expect(agreeing.length).toBeGreaterThanOrEqual(5); // one may be mid-window at the cut
+      } finally {
+        gateway.fanOutSlice = 2000;
+        turns.mockRestore();
+        batches.mockRestore();
+      }
     });
 
     it("batches a window's updates of all the symbols a client holds into one frame", async () => {
