@@ -69,6 +69,8 @@ interface FanOutJob {
   readonly tier: IntervalTierMs;
   readonly json: ReadonlyMap<string, string>;
   readonly recipients: Iterator<string>;
+  /** `performance.now()` when the batch was published. */
+  readonly publishedAt: number;
 }
 
 /** Room that receives one (symbol, tier) pipeline's updates. */
@@ -183,7 +185,7 @@ export class MarketGateway
     // at once (older frames before newer ones, per client); so at most one job
     // waits between slices, and an overloaded server simply stops yielding.
     this.runFanOut(Number.POSITIVE_INFINITY);
-    this.fanOut.push({ tier, json, recipients: targets.values() });
+    this.fanOut.push({ tier, json, recipients: targets.values(), publishedAt: performance.now() });
     this.runFanOut(this.fanOutSlice);
   }
 
@@ -202,7 +204,8 @@ export class MarketGateway
     while (this.fanOut.length > 0) {
       left = this.sendFrames(this.fanOut[0], left);
       if (left <= 0) break;
-      this.fanOut.shift();
+      const done = this.fanOut.shift();
+      if (done) this.metrics.fanOutDuration.observe((performance.now() - done.publishedAt) / 1000);
     }
     if (this.fanOut.length > 0) {
       this.fanOutResume = setImmediate(() => this.runFanOut(this.fanOutSlice));

@@ -29,6 +29,7 @@ export class MetricsService implements OnModuleDestroy {
   readonly rejectedRequests: Counter<'code'>;
   readonly refusedConnections: Counter<'reason'>;
   readonly staleness: Histogram;
+  readonly fanOutDuration: Histogram;
 
   constructor(
     private readonly state: MarketStateService,
@@ -167,6 +168,12 @@ export class MetricsService implements OnModuleDestroy {
       name: 'tickstream_staleness_seconds',
       help: 'Age of the last trade in an update when it is broadcast (send time - quote ts)',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.fanOutDuration = new Histogram({
+      name: 'tickstream_fanout_duration_seconds',
+      help: 'Time from a batch of updates being published to its last frame written, yields between slices included',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
   }

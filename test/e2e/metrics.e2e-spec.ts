@@ -47,6 +47,7 @@ describe('GET /metrics (e2e)', () => {
     expect(sample(text, 'tickstream_slow_client_skips_total')).toBe(0);
     expect(sample(text, 'tickstream_rejected_requests_total', 'code="BAD_REQUEST"')).toBe(1);
     expect(sample(text, 'tickstream_staleness_seconds_count')).toBeGreaterThanOrEqual(5);
+    expect(sample(text, 'tickstream_fanout_duration_seconds_count')).toBeGreaterThanOrEqual(2);
     expect(text).toContain('tickstream_event_loop_lag_seconds{quantile="0.99"}');
     expect(text).toContain('process_resident_memory_bytes');
 
