@@ -62,6 +62,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root: this file runs from dist-bench/test/bench/. */
 const root = resolve(here, '../../..');
 const resultsDir = join(root, 'test/bench/results');
+/**
+ * V8 hands the pages a full GC freed back to the OS from a background thread,
+ * after `gc()` has returned: RSS sampled at once still counts them (seen: 498 MB
+ * right after a forced GC, 280 MB 200 ms later, heap total 212 MB throughout).
+ */
+const GC_SETTLE_MS = 1000;
 const HOST = '127.0.0.1';
 /** Source addresses for clients, so 20 000+ connections never run out of ephemeral ports. */
 const SOURCE_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
@@ -475,6 +481,7 @@ async function runOne(
     await sleep(scenario.idleMs / 2);
     result.idleCpuPercent = ((cpuSeconds(srv.pid) - idleCpu0) * 100_000) / (Date.now() - idleT0);
     const idle = await srv.ask({ probe: 'gc' }, 'gc-done', 10_000);
+    await sleep(GC_SETTLE_MS);
     result.rssIdleBytes = rssBytes(srv.pid);
     result.heapIdleBytes = idle?.heapUsedBytes ?? NaN;
     result.memoryIdle = idle
@@ -517,6 +524,7 @@ async function runOne(
     );
     if (result.connected === 0) throw new Error('no client could subscribe');
     const afterRamp = await srv.ask({ probe: 'gc' }, 'gc-done', 10_000);
+    await sleep(GC_SETTLE_MS);
     result.rssAfterRampBytes = rssBytes(srv.pid);
     result.heapAfterRampBytes = afterRamp?.heapUsedBytes ?? NaN;
 
@@ -553,6 +561,7 @@ async function runOne(
     const reports = (await measured).map((m) => m.report);
     const gc = await srv.ask({ probe: 'gc' }, 'gc-done', 10_000);
     if (!gc) notes.push('server too busy to run a GC before the loaded RSS sample');
+    await sleep(GC_SETTLE_MS);
     result.rssLoadedBytes = rssBytes(srv.pid);
     result.heapLoadedBytes = gc?.heapUsedBytes ?? NaN;
     result.memoryLoaded = gc
