@@ -84,10 +84,11 @@ export class ClientPolicyService implements OnModuleDestroy {
   /** Releases the per-IP slot taken in {@link allowHandshake} when the connection ends. */
   trackConnection(conn: {
     request: IncomingMessage;
-    once(ev: 'close', fn: () => void): void;
+    on(ev: 'close', fn: () => void): void;
   }): void {
     const ip = remoteAddress(conn.request);
-    conn.once('close', () => this.perIp.release(ip));
+    // `on`, not `once`: Engine.IO emits `close` once, and `once` costs a wrapper per connection.
+    conn.on('close', () => this.perIp.release(ip));
   }
 
   private overBacklog(socket: Socket): boolean {
