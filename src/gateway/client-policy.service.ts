@@ -82,10 +82,7 @@ export class ClientPolicyService implements OnModuleDestroy {
   }
 
   /** Releases the per-IP slot taken in {@link allowHandshake} when the connection ends. */
-  trackConnection(conn: {
-    request: IncomingMessage;
-    on(ev: 'close', fn: () => void): void;
-  }): void {
+  trackConnection(conn: { request: IncomingMessage; on(ev: 'close', fn: () => void): void }): void {
     const ip = remoteAddress(conn.request);
     // `on`, not `once`: Engine.IO emits `close` once, and `once` costs a wrapper per connection.
     conn.on('close', () => this.perIp.release(ip));
