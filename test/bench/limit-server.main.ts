@@ -3,7 +3,7 @@
  * server that speaks just enough Engine.IO/Socket.IO for the same clients,
  * keeps one window aggregate per (symbol, tier), and at the end of every
  * window serialises each changed symbol once, then sends each client one
- * frame holding all its symbols (frames shared by clients with the same set).
+ * frame holding all its symbols.
  * Same env, feed and quote content as ours.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,8 +34,6 @@ const n = market.instruments.length;
 interface Client {
   ws: WebSocket;
   slots: number[];
-  /** Identical symbol lists share one frame per window. */
-  key: string;
   tier: Tier | undefined;
 }
 
@@ -78,20 +76,18 @@ class Tier {
       json[i] = JSON.stringify(market.quote(i, win));
       this.count[i] = 0;
     }
-    const frames = new Map<string, string | null>();
+    // Each frame is built right before it is written and dropped right after: keeping a
+    // window's frames (say, to share one between clients holding the same symbols) keeps
+    // thousands of them alive across young-generation GCs, which promotes them and costs
+    // more than it saves (random symbol sets are almost never identical).
     const parts: string[] = [];
     for (const client of this.clients) {
-      let frame = frames.get(client.key);
-      if (frame === undefined) {
-        parts.length = 0;
-        for (const slot of client.slots) {
-          const j = json[slot];
-          if (j !== undefined) parts.push(j);
-        }
-        frame = parts.length > 0 ? buildQuotesFrame(prefix, parts) : null;
-        frames.set(client.key, frame);
+      parts.length = 0;
+      for (const slot of client.slots) {
+        const j = json[slot];
+        if (j !== undefined) parts.push(j);
       }
-      if (frame !== null) client.ws.send(frame);
+      if (parts.length > 0) client.ws.send(buildQuotesFrame(prefix, parts));
     }
   }
 
@@ -127,7 +123,7 @@ const wss = new WebSocketServer({
 });
 
 wss.on('connection', (ws) => {
-  const client: Client = { ws, slots: [], key: '', tier: undefined };
+  const client: Client = { ws, slots: [], tier: undefined };
   clients.add(client);
   const sid = randomBytes(12).toString('base64url');
   ws.send(
@@ -173,7 +169,6 @@ wss.on('connection', (ws) => {
       const ms = toIntervalTier(req.intervalMs ?? config.defaultIntervalMs);
       client.tier?.clients.delete(client);
       client.slots = [...new Set([...client.slots, ...resolved.slots])].sort((a, b) => a - b);
-      client.key = client.slots.join(',');
       client.tier = tierOf(ms);
       client.tier.clients.add(client);
       ack = { ok: true, intervalMs: ms, snapshot: resolved.snapshot, rejected: resolved.rejected };
