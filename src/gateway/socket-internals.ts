@@ -55,8 +55,7 @@ const directSinceEmpty = new WeakMap<object, number>();
 export function writeEngineMessage(socket: Socket, message: string): void {
   const conn = socket.conn as unknown as EngineConn;
   if (conn.readyState !== 'open') return;
-  const transport = conn.transport;
-  const ws = transport.name === 'websocket' ? transport.socket : undefined;
+  const ws = rawWebSocket(conn);
   if (ws !== undefined && conn.writeBuffer.length === 0 && ws.readyState === WS_OPEN) {
     const queued = ws.bufferedAmount > 0 ? (directSinceEmpty.get(conn) ?? 0) : 0;
     directSinceEmpty.set(conn, queued + 1);
