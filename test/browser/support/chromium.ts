@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { sourceMappedStack } from './source-mapped-stack.js';
 
 /** Debian's Chromium (`apt-get install chromium`); CHROMIUM_PATH overrides. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -42,13 +43,26 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   });
 }
 
-/** Collects console errors and uncaught page errors of a page. */
+/**
+ * Collects console errors and uncaught page errors of a page. A page error
+ * carries its stack, mapped back to the TypeScript sources, so a failing
+ * `expect(errors).toEqual([])` shows where in `web/src` (or in a library) it
+ * was thrown; a console error carries where it was logged from.
+ */
 export function watchErrors(page: Page): { errors: string[] } {
   const sink = { errors: [] as string[] };
   page.on('console', (msg: ConsoleMessage) => {
-    if (msg.type() === 'error') sink.errors.push(`console.error: ${msg.text()}`);
+    if (msg.type() !== 'error') return;
+    const { url, lineNumber, columnNumber } = msg.location();
+    const where = url ? `\n    at ${url}:${lineNumber + 1}:${columnNumber + 1}` : '';
+    sink.errors.push(`console.error: ${msg.text()}${sourceMappedStack(where)}`);
   });
-  page.on('pageerror', (error) => sink.errors.push(`pageerror: ${error.message}`));
+  page.on('pageerror', (error) => {
+    const stack = error.stack ? sourceMappedStack(error.stack) : error.message;
+    sink.errors.push(
+      `pageerror: ${stack.startsWith(error.name) ? stack : `${error.message}\n${stack}`}`,
+    );
+  });
   return sink;
 }
 

@@ -118,8 +118,9 @@ export class MainChart {
     }
     const chart = this.chart ?? this.create();
     const datasets = chart.data.datasets;
-    // The volume array changes identity when the line view crosses the 15 min boundary.
-    if (datasets[1].data !== volume.volumes.items) datasets[1].data = volume.volumes.items;
+    datasets[0].data = this.snapshotOfMain();
+    // A copy every repaint: the volume series also changes when the line view crosses 15 min.
+    datasets[1].data = volume.volumes.items.slice();
     const x = chart.options.scales?.x;
     if (x) {
       const { min, max } = this.window(volume);
@@ -136,6 +137,23 @@ export class MainChart {
     this.chart?.destroy();
     this.chart = undefined;
     this.configDirty = true;
+  }
+
+  /**
+   * A copy of the main series for Chart.js. Chart.js reads its data arrays
+   * between updates too (pointer hit-tests, tooltips, resizes) and hooks their
+   * push/splice to patch its element list at once, with `parsing: false`
+   * reading our objects by index. The live series change in place (pushes,
+   * trims, a reset or backfill truncating them via `length = 0`, which no hook
+   * sees), so a chart holding them ends up with more elements than data and
+   * reads `undefined` ("Cannot read properties of undefined (reading 'x')").
+   * A copy, taken only here right before `update()`, is never changed under it.
+   * Cost: at most 40 000 references copied ≤ 10 times a second.
+   */
+  private snapshotOfMain(): unknown[] {
+    return this.mode === 'line'
+      ? this.feed.price.points.items.slice()
+      : this.feed.candles[this.mode].candles.items.slice();
   }
 
   /** The visible time window: the chosen range ending at the newest data. */
@@ -163,7 +181,7 @@ export class MainChart {
         ? {
             type: 'line',
             label: 'Price',
-            data: this.feed.price.points.items,
+            data: this.feed.price.points.items.slice(),
             yAxisID: 'y',
             borderColor: c.line,
             backgroundColor: c.fill,
@@ -180,7 +198,7 @@ export class MainChart {
         : {
             type: 'candlestick',
             label: `${this.mode} candles`,
-            data: this.feed.candles[this.mode].candles.items,
+            data: this.feed.candles[this.mode].candles.items.slice(),
             yAxisID: 'y',
             borderColors: { up: c.up, down: c.down, unchanged: c.unchanged },
             backgroundColors: { up: c.up, down: c.down, unchanged: c.unchanged },
@@ -188,7 +206,7 @@ export class MainChart {
     const volumeDataset: AnyDataset = {
       type: 'bar',
       label: 'Volume',
-      data: this.feed.candles[volumeRes].volumes.items,
+      data: this.feed.candles[volumeRes].volumes.items.slice(),
       yAxisID: 'volume',
       backgroundColor: c.volume,
       borderWidth: 0,
