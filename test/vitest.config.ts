@@ -29,6 +29,7 @@ export default defineConfig({
             'web/src/**/*.spec.ts',
             'test/bench/**/*.spec.ts',
             'test/soak/**/*.spec.ts',
+            'test/support/**/*.spec.ts',
           ],
           environment: 'node',
         },

@@ -9,19 +9,15 @@
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MARKET_NAMESPACE, toIntervalTier } from '../../src/shared/protocol.js';
-import { ReferenceMarket } from './reference-market.js';
 import {
-  EIO_MESSAGE,
-  EIO_OPEN,
-  EIO_PING,
-  SIO_ACK,
-  SIO_CONNECT,
-  SIO_EVENT,
   buildQuotesFrame,
   decodeSioPacket,
+  EIO,
   encodeSioFrame,
   quotesFramePrefix,
-} from './socket-io-codec.js';
+  SIO,
+} from '../support/socket-io-codec.js';
+import { ReferenceMarket } from './reference-market.js';
 
 const PING_INTERVAL_MS = 25_000;
 
@@ -127,7 +123,7 @@ wss.on('connection', (ws) => {
   clients.add(client);
   const sid = randomBytes(12).toString('base64url');
   ws.send(
-    EIO_OPEN +
+    EIO.OPEN +
       JSON.stringify({
         sid,
         upgrades: [],
@@ -138,7 +134,7 @@ wss.on('connection', (ws) => {
   );
   ws.on('message', (data: Buffer) => {
     const frame = data.toString();
-    if (frame.charAt(0) !== EIO_MESSAGE) return; // pongs and the rest: nothing to do
+    if (frame.charAt(0) !== EIO.MESSAGE) return; // pongs and the rest: nothing to do
     let packet;
     try {
       packet = decodeSioPacket(frame.slice(1));
@@ -147,10 +143,10 @@ wss.on('connection', (ws) => {
       return;
     }
     if (packet.nsp !== nsp) return;
-    if (packet.type === SIO_CONNECT) {
+    if (packet.type === SIO.CONNECT) {
       ws.send(
         encodeSioFrame({
-          type: SIO_CONNECT,
+          type: SIO.CONNECT,
           nsp,
           data: { sid: randomBytes(12).toString('base64url') },
         }),
@@ -158,7 +154,7 @@ wss.on('connection', (ws) => {
       return;
     }
     const args = packet.data;
-    if (packet.type !== SIO_EVENT || !Array.isArray(args) || args[0] !== 'subscribe') return;
+    if (packet.type !== SIO.EVENT || !Array.isArray(args) || args[0] !== 'subscribe') return;
     const body: unknown = args[1];
     const resolved = market.resolve(body);
     let ack: unknown;
@@ -174,7 +170,7 @@ wss.on('connection', (ws) => {
       ack = { ok: true, intervalMs: ms, snapshot: resolved.snapshot, rejected: resolved.rejected };
     }
     if (packet.id !== undefined)
-      ws.send(encodeSioFrame({ type: SIO_ACK, nsp, id: packet.id, data: [ack] }));
+      ws.send(encodeSioFrame({ type: SIO.ACK, nsp, id: packet.id, data: [ack] }));
   });
   ws.on('close', () => {
     client.tier?.clients.delete(client);
@@ -184,7 +180,7 @@ wss.on('connection', (ws) => {
 });
 
 setInterval(() => {
-  for (const client of clients) client.ws.send(EIO_PING);
+  for (const client of clients) client.ws.send(EIO.PING);
 }, PING_INTERVAL_MS);
 
 wss.on('listening', () => {

@@ -5,6 +5,14 @@
  * exits by itself when the runner goes away.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import {
+  decodeSioPacket,
+  EIO,
+  encodeSioFrame,
+  quotesBatchJson,
+  quotesFramePrefix,
+  SIO,
+} from '../support/socket-io-codec.js';
 import type {
   FromWorker,
   LoadgenConfig,
@@ -15,21 +23,6 @@ import type {
 import { LeanWebSocket } from './lean-websocket.js';
 import { scanQuotes } from './quote-scanner.js';
 import { ClientTrack, QuoteTracker, type TrackedQuote } from './quote-tracker.js';
-import {
-  EIO_CLOSE,
-  EIO_MESSAGE,
-  EIO_OPEN,
-  EIO_PING,
-  EIO_PONG,
-  SIO_ACK,
-  SIO_CONNECT,
-  SIO_CONNECT_ERROR,
-  SIO_EVENT,
-  decodeSioPacket,
-  encodeSioFrame,
-  quotesBatchJson,
-  quotesFramePrefix,
-} from './socket-io-codec.js';
 
 const SUBSCRIBE_ACK_ID = 1;
 
@@ -173,19 +166,19 @@ class LoadGenerator {
 
   private control(index: number, ws: LeanWebSocket, frame: string, timeout: NodeJS.Timeout): void {
     const type = frame.charAt(0);
-    if (type === EIO_PING) {
-      ws.send(EIO_PONG);
+    if (type === EIO.PING) {
+      ws.send(EIO.PONG);
       return;
     }
-    if (type === EIO_OPEN) {
-      ws.send(encodeSioFrame({ type: SIO_CONNECT, nsp: this.config.nsp }));
+    if (type === EIO.OPEN) {
+      ws.send(encodeSioFrame({ type: SIO.CONNECT, nsp: this.config.nsp }));
       return;
     }
-    if (type === EIO_CLOSE) {
+    if (type === EIO.CLOSE) {
       ws.terminate();
       return;
     }
-    if (type !== EIO_MESSAGE) return;
+    if (type !== EIO.MESSAGE) return;
     let packet;
     try {
       packet = decodeSioPacket(frame.slice(1));
@@ -194,22 +187,22 @@ class LoadGenerator {
       return;
     }
     if (packet.nsp !== this.config.nsp) return;
-    if (packet.type === SIO_CONNECT) {
+    if (packet.type === SIO.CONNECT) {
       const symbols = this.config.clients[index].symbols;
       ws.send(
         encodeSioFrame({
-          type: SIO_EVENT,
+          type: SIO.EVENT,
           nsp: this.config.nsp,
           id: SUBSCRIBE_ACK_ID,
           data: ['subscribe', { symbols, intervalMs: this.config.intervalMs }],
         }),
       );
-    } else if (packet.type === SIO_CONNECT_ERROR) {
+    } else if (packet.type === SIO.CONNECT_ERROR) {
       this.fail(index, 'connect_error');
-    } else if (packet.type === SIO_ACK && packet.id === SUBSCRIBE_ACK_ID) {
+    } else if (packet.type === SIO.ACK && packet.id === SUBSCRIBE_ACK_ID) {
       clearTimeout(timeout);
       this.onAck(index, packet.data);
-    } else if (packet.type === SIO_EVENT && this.states[index] === 'subscribed') {
+    } else if (packet.type === SIO.EVENT && this.states[index] === 'subscribed') {
       // An event other than `quotes` (e.g. `exception`): not expected under load.
       this.tracker.unexpected++;
     }

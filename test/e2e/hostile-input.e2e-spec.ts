@@ -8,7 +8,7 @@ import {
   type UnsubscribeAck,
   type WireError,
 } from '../../src/shared/protocol.js';
-import { SIO } from '../support/raw-socket.js';
+import { SIO } from '../support/socket-io-codec.js';
 import {
   closeAllClients,
   connectClient,

@@ -5,14 +5,13 @@ import { MARKET_NAMESPACE, type SubscribeAck } from '../../src/shared/protocol.j
 import { StreamRegistry } from '../../src/streaming/stream-registry.service.js';
 import {
   closeAllRawSockets,
-  EIO,
   type MemorySample,
   NamespaceRefusedError,
   rawHttpExchange,
   RawSocket,
-  SIO,
   sampleMemory,
 } from '../support/raw-socket.js';
+import { EIO, SIO } from '../support/socket-io-codec.js';
 import {
   closeAllClients,
   connectClient,

@@ -7,7 +7,8 @@ import { MetricsService } from '../../src/metrics/metrics.service.js';
 import type { SymbolInfo } from '../../src/shared/market.js';
 import type { Quote, SubscribeAck } from '../../src/shared/protocol.js';
 import { StreamRegistry } from '../../src/streaming/stream-registry.service.js';
-import { closeAllRawSockets, encodeEvent, RawSocket, sampleMemory } from '../support/raw-socket.js';
+import { closeAllRawSockets, RawSocket, sampleMemory } from '../support/raw-socket.js';
+import { encodeEvent } from '../support/socket-io-codec.js';
 import {
   closeAllClients,
   connectClient,

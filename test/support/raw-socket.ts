@@ -2,39 +2,22 @@
  * A hand-rolled Engine.IO v4 / Socket.IO v5 client over a bare `ws` socket, for
  * tests that must put on the wire what socket.io-client never would: broken
  * packets, bad ack ids, stray binary frames, floods, or a peer that stops reading.
- *
- * Over the websocket transport every WebSocket frame is one Engine.IO packet:
- * a type digit then its data (`0` open, `2` ping, `3` pong, `4` message). A
- * Socket.IO packet travels inside a message as
- * `<type>[<attachments>-][<nsp>,][<ack id>][<json>]`, the namespace omitted when
- * it is `/`; binary attachments follow as separate binary frames.
+ * The framing itself (packet types, encoders, decoders) is `socket-io-codec.ts`;
+ * what the server sends is decoded leniently, so a test can assert on garbage.
  */
 import { connect as netConnect } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import WebSocket from 'ws';
 import { MARKET_NAMESPACE } from '../../src/shared/protocol.js';
-
-/** Engine.IO v4 packet types, as their wire character. */
-export const EIO = {
-  OPEN: '0',
-  CLOSE: '1',
-  PING: '2',
-  PONG: '3',
-  MESSAGE: '4',
-  NOOP: '6',
-} as const;
-
-/** Socket.IO v5 packet types. */
-export const SIO = {
-  CONNECT: 0,
-  DISCONNECT: 1,
-  EVENT: 2,
-  ACK: 3,
-  CONNECT_ERROR: 4,
-  BINARY_EVENT: 5,
-  BINARY_ACK: 6,
-} as const;
+import {
+  decodeSioFrame,
+  EIO,
+  encodeEvent,
+  encodeSioFrame,
+  SIO,
+  type SioPacket,
+} from './socket-io-codec.js';
 
 /** Payload of the Engine.IO `open` packet the server sends first. */
 export interface EngineOpen {
@@ -43,16 +26,6 @@ export interface EngineOpen {
   pingInterval: number;
   pingTimeout: number;
   maxPayload: number;
-}
-
-/** A decoded Socket.IO text packet (as the server sends them: never binary). */
-export interface SocketIoPacket {
-  type: number;
-  nsp: string;
-  id?: number;
-  data?: unknown;
-  /** The text after the header when it is not JSON (e.g. an ack id the server wrote as `1e+23`). */
-  unparsed?: string;
 }
 
 export interface RawFrame {
@@ -83,42 +56,6 @@ export class NamespaceRefusedError extends Error {
     super(`namespace refused: ${JSON.stringify(data)}`);
     this.name = 'NamespaceRefusedError';
   }
-}
-
-/** Decodes a Socket.IO text packet inside an Engine.IO message frame; undefined for anything else. */
-export function decodeSocketIoPacket(frame: string | Buffer): SocketIoPacket | undefined {
-  if (typeof frame !== 'string' || frame.charAt(0) !== EIO.MESSAGE) return undefined;
-  const type = Number(frame.charAt(1));
-  if (!Number.isInteger(type)) return undefined;
-  let i = 2;
-  let nsp = '/';
-  if (frame.charAt(i) === '/') {
-    const comma = frame.indexOf(',', i);
-    nsp = frame.slice(i, comma === -1 ? frame.length : comma);
-    i = comma === -1 ? frame.length : comma + 1;
-  }
-  const idMatch = /^\d+/.exec(frame.slice(i));
-  const afterId = idMatch ? i + idMatch[0].length : i;
-  const rest = frame.slice(afterId);
-  const id = idMatch ? Number(idMatch[0]) : undefined;
-  if (rest === '') return { type, nsp, id };
-  try {
-    return { type, nsp, id, data: JSON.parse(rest) as unknown };
-  } catch {
-    // Not `<digits><json>`: keep the text whole rather than guess where an id ends.
-    return { type, nsp, unparsed: frame.slice(i) };
-  }
-}
-
-/** `42/market,<id>["event",...args]`: an EVENT frame, with an ack id if given. */
-export function encodeEvent(
-  event: string,
-  args: readonly unknown[],
-  ackId?: number,
-  nsp: string = MARKET_NAMESPACE,
-): string {
-  const prefix = nsp === '/' ? '' : `${nsp},`;
-  return `${EIO.MESSAGE}${SIO.EVENT}${prefix}${ackId ?? ''}${JSON.stringify([event, ...args])}`;
 }
 
 const openSockets = new Set<RawSocket>();
@@ -201,10 +138,7 @@ export class RawSocket {
     timeoutMs = 5000,
   ): Promise<string> {
     const from = this.frames.length;
-    const prefix = nsp === '/' ? '' : `${nsp},`;
-    this.send(
-      `${EIO.MESSAGE}${SIO.CONNECT}${prefix}${auth === undefined ? '' : JSON.stringify(auth)}`,
-    );
+    this.send(encodeSioFrame({ type: SIO.CONNECT, nsp, data: auth }));
     const reply = await this.waitForPacket(
       (p) => p.nsp === nsp && (p.type === SIO.CONNECT || p.type === SIO.CONNECT_ERROR),
       timeoutMs,
@@ -261,28 +195,28 @@ export class RawSocket {
 
   /** Resolves with the first Socket.IO packet (from frame index `from`) matching `predicate`. */
   async waitForPacket(
-    predicate: (packet: SocketIoPacket) => boolean,
+    predicate: (packet: SioPacket) => boolean,
     timeoutMs = 5000,
     what = 'a packet',
     from = 0,
-  ): Promise<SocketIoPacket> {
+  ): Promise<SioPacket> {
     const frame = await this.waitForFrame(
       (f) => {
-        const p = decodeSocketIoPacket(f.data);
+        const p = decodeSioFrame(f.data);
         return p !== undefined && predicate(p);
       },
       timeoutMs,
       what,
       from,
     );
-    return decodeSocketIoPacket(frame.data) as SocketIoPacket;
+    return decodeSioFrame(frame.data) as SioPacket;
   }
 
   /** Every Socket.IO packet received so far (from frame index `from`). */
-  packets(from = 0): SocketIoPacket[] {
-    const out: SocketIoPacket[] = [];
+  packets(from = 0): SioPacket[] {
+    const out: SioPacket[] = [];
     for (let i = from; i < this.frames.length; i++) {
-      const p = decodeSocketIoPacket(this.frames[i].data);
+      const p = decodeSioFrame(this.frames[i].data);
       if (p) out.push(p);
     }
     return out;
@@ -334,7 +268,7 @@ export class RawSocket {
         : Buffer.from(raw);
     const data: string | Buffer = isBinary ? buffer : buffer.toString('utf8');
     if (typeof data === 'string' && data.startsWith(`${EIO.MESSAGE}${SIO.DISCONNECT}`)) {
-      const packet = decodeSocketIoPacket(data);
+      const packet = decodeSioFrame(data);
       if (packet) this.disconnectedFrom.add(packet.nsp);
     }
     this.bytesReceived += buffer.length;
