@@ -78,6 +78,7 @@ export class ClientPolicyService implements OnModuleDestroy {
       return 'too many connections from this address';
     }
     // The slot is held until the Engine.IO connection closes (see trackConnection).
+    this.metrics.transportConnections++;
     return undefined;
   }
 
@@ -85,7 +86,10 @@ export class ClientPolicyService implements OnModuleDestroy {
   trackConnection(conn: { request: IncomingMessage; on(ev: 'close', fn: () => void): void }): void {
     const ip = remoteAddress(conn.request);
     // `on`, not `once`: Engine.IO emits `close` once, and `once` costs a wrapper per connection.
-    conn.on('close', () => this.perIp.release(ip));
+    conn.on('close', () => {
+      this.perIp.release(ip);
+      this.metrics.transportConnections--;
+    });
   }
 
   private overBacklog(socket: Socket): boolean {

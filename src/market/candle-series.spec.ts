@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Tick } from '../shared/market.js';
+import { TickSequence } from '../../test/support/ticks.js';
 import { CandleSeries } from './candle-series.js';
 
-let seq = 0;
-function tick(ts: number, price: number, size = 100): Tick {
-  seq++;
-  return { symbol: 'AAPL', seq, ts, price, bid: price - 0.01, ask: price, size };
-}
+const ticks = new TickSequence('AAPL');
+const tick = (ts: number, price: number, size = 100): Tick => ticks.next({ ts, price, size });
 
 describe(CandleSeries.name, () => {
   it('folds ticks of one bucket into OHLCV', () => {

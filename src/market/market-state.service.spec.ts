@@ -1,8 +1,8 @@
-import { Subject, VirtualTimeScheduler } from 'rxjs';
+import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { ManualFeed } from '../../test/support/ticks.js';
 import { type Candle, type Instrument, RESOLUTION_MS, type Tick } from '../shared/market.js';
 import { DEFAULT_INSTRUMENTS } from './instruments.js';
-import type { MarketFeed } from './market-feed.js';
 import { MarketSimulator } from './market-simulator.js';
 import { CANDLE_CAPACITY, MarketStateService } from './market-state.service.js';
 import { UnknownSymbolError } from './unknown-symbol.error.js';
@@ -24,35 +24,11 @@ const XOM: Instrument = {
   tradeIntensity: 2,
 };
 
-/** A feed the test pushes ticks into by hand. */
-class ManualFeed implements MarketFeed {
-  readonly source = new Subject<Tick>();
-  readonly ticks$ = this.source.asObservable();
-  epoch = 'epoch-1';
-  constructor(readonly instruments: readonly Instrument[]) {}
-  start(): void {}
-  stop(): void {}
-}
-
 function setup() {
   const feed = new ManualFeed([AAPL, XOM]);
   const state = new MarketStateService(feed);
-  const seqs = new Map<string, number>();
-  const push = (symbol: string, ts: number, price: number, size = 100): Tick => {
-    const seq = (seqs.get(symbol) ?? 0) + 1;
-    seqs.set(symbol, seq);
-    const tick = {
-      symbol,
-      seq,
-      ts,
-      price,
-      bid: Math.round(price * 100 - 1) / 100,
-      ask: price,
-      size,
-    };
-    feed.source.next(tick);
-    return tick;
-  };
+  const push = (symbol: string, ts: number, price: number, size = 100): Tick =>
+    feed.trade({ symbol, ts, price, size });
   return { feed, state, push };
 }
 
@@ -181,18 +157,9 @@ describe(MarketStateService.name, () => {
 
   it('starts a new session when the feed restarts at seq 1', () => {
     const { feed, state } = setup();
-    const tick = (seq: number, ts: number, price: number): Tick => ({
-      symbol: 'AAPL',
-      seq,
-      ts,
-      price,
-      bid: price - 0.01,
-      ask: price,
-      size: 100,
-    });
-    feed.source.next(tick(1, 0, 150));
-    feed.source.next(tick(2, 1000, 160));
-    feed.source.next(tick(1, 5000, 140));
+    feed.trade({ seq: 1, ts: 0, price: 150 });
+    feed.trade({ seq: 2, ts: 1000, price: 160 });
+    feed.trade({ seq: 1, ts: 5000, price: 140 });
     expect(state.session('AAPL')).toMatchObject({ open: 140, high: 140, low: 140, volume: 100 });
     expect(state.candles('AAPL', '1s', 10)).toEqual([
       { t: 5000, o: 140, h: 140, l: 140, c: 140, v: 100 },
@@ -203,9 +170,9 @@ describe(MarketStateService.name, () => {
     const { feed, state } = setup();
     let completed = false;
     state.symbolTicks$('AAPL').subscribe({ complete: () => (completed = true) });
-    expect(feed.source.observed).toBe(true);
+    expect(feed.observed).toBe(true);
     state.onModuleDestroy();
-    expect(feed.source.observed).toBe(false);
+    expect(feed.observed).toBe(false);
     expect(completed).toBe(true);
   });
 

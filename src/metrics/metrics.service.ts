@@ -16,6 +16,12 @@ export class MetricsService implements OnModuleDestroy {
 
   /** Connections currently open on `/market` (set by the gateway). */
   connectedClients = 0;
+  /**
+   * Engine.IO connections holding a per-IP slot (set by the client policy):
+   * from the accepted handshake until the transport closes, which can be after
+   * the namespace disconnect that `connectedClients` counts.
+   */
+  transportConnections = 0;
   /** Quotes written to clients (a frame may batch several). */
   quotesSent = 0;
   /** Socket.IO frames written to clients. */
@@ -48,6 +54,14 @@ export class MetricsService implements OnModuleDestroy {
       registers,
       collect() {
         this.set(self.connectedClients);
+      },
+    });
+    new Gauge({
+      name: 'tickstream_transport_connections',
+      help: 'Engine.IO connections open (each holds a MAX_CONNECTIONS_PER_IP slot)',
+      registers,
+      collect() {
+        this.set(self.transportConnections);
       },
     });
     new Gauge({

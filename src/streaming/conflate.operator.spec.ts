@@ -11,15 +11,13 @@ import {
 } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it, vi } from 'vitest';
+import { TickSequence } from '../../test/support/ticks.js';
 import type { Tick } from '../shared/market.js';
 import { type Conflated, conflate } from './conflate.operator.js';
 import { TierClock } from './tier-clock.js';
 
-let seq = 0;
-function tick(price: number, size = 100): Tick {
-  seq += 1;
-  return { symbol: 'ACME', seq, ts: seq, price, bid: price - 0.01, ask: price + 0.01, size };
-}
+const ticks = new TickSequence('ACME');
+const tick = (price: number, size = 100): Tick => ticks.next({ price, size });
 
 /** What conflate must emit for `ticks` (in arrival order) as one emission. */
 function aggregate(...ticks: Tick[]): Conflated {

@@ -49,6 +49,27 @@ async function waitForPriceChange(page: Page, before: Record<string, string>, ti
   );
 }
 
+/** Resolves once the main chart is loaded and drawn and `symbol`'s sparkline has a line. */
+async function chartAndSparklineDrawn(page: Page, symbol: string): Promise<void> {
+  await page.locator('#chart-overlay').waitFor({ state: 'hidden', timeout: 10_000 });
+  await expect
+    .poll(() => paintedPixels(page, '#main-chart'), { timeout: 5000 })
+    .toBeGreaterThan(2000);
+  await expect
+    .poll(() => paintedPixels(page, `#watchlist tbody tr[data-symbol="${symbol}"] canvas`), {
+      timeout: 5000,
+    })
+    .toBeGreaterThan(20);
+}
+
+/** Subscriptions the server holds, over all symbols and tiers, from its `/metrics` text. */
+function subscriptionsHeld(metrics: string): number {
+  return metrics
+    .split('\n')
+    .filter((l) => l.startsWith('tickstream_subscriptions{'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
 function updatesPerSec(page: Page): Promise<number> {
   return page.$eval('#statusbar', (el) =>
     Number((el as HTMLElement).dataset.updatesPerSec ?? 'NaN'),
@@ -123,11 +144,17 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     // First visit: the default watchlist of well-known names.
     await page.locator('#watchlist tbody tr[data-symbol="AAPL"]').waitFor();
     await page.locator('#chart-overlay').waitFor({ state: 'hidden', timeout: 10_000 });
-    await page.waitForTimeout(1500);
+    // Settled: fonts in, the chart drawn and the first prices painted.
+    await page.evaluate(() => document.fonts.ready.then(() => undefined));
+    await expect
+      .poll(() => paintedPixels(page, '#main-chart'), { timeout: 5000 })
+      .toBeGreaterThan(2000);
+    await waitForPriceChange(page, await lastPrices(page), 5000);
     const settled = await page.evaluate(
       () => (window as unknown as { __shifts: number[] }).__shifts.length,
     );
-    await page.waitForTimeout(3000);
+    // Watch while prices tick: ten successive repaints of changed prices (~3 s at 250 ms).
+    for (let i = 0; i < 10; i++) await waitForPriceChange(page, await lastPrices(page), 3000);
     const shifts = await page.evaluate(
       (from) => (window as unknown as { __shifts: number[] }).__shifts.slice(from),
       settled,
@@ -148,15 +175,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
 
   it('draws the main chart and the sparklines', async () => {
     const { page, errors } = await open();
-    await page.locator('#chart-overlay').waitFor({ state: 'hidden', timeout: 10_000 });
-    await expect
-      .poll(() => paintedPixels(page, '#main-chart'), { timeout: 5000 })
-      .toBeGreaterThan(2000);
-    await expect
-      .poll(() => paintedPixels(page, '#watchlist tbody tr[data-symbol="AAPL"] canvas'), {
-        timeout: 5000,
-      })
-      .toBeGreaterThan(20);
+    await chartAndSparklineDrawn(page, 'AAPL');
     expect(errors).toEqual([]);
   });
 
@@ -201,7 +220,10 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   it('switches the chart to candlesticks', async () => {
     const { page, errors } = await open(`?symbols=${TEN}&chart=line&range=1m`);
     await page.locator('#chart-overlay').waitFor({ state: 'hidden', timeout: 10_000 });
-    await page.waitForTimeout(1500);
+    // The price line drawn: what candles must then add to.
+    await expect
+      .poll(() => paintedPixels(page, '#main-chart'), { timeout: 5000 })
+      .toBeGreaterThan(2000);
     const candleColors = async () =>
       (await pixelsOfColor(page, '#main-chart', '--up')) +
       (await pixelsOfColor(page, '#main-chart', '--down'));
@@ -224,17 +246,14 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
 
   it('changes the measured update rate with the rate selector', async () => {
     const { page, errors } = await open(`?symbols=${TEN}&interval=1000`);
-    // The meter averages over 2 s: let it fill.
-    await page.waitForTimeout(3500);
+    // 10 symbols: ~10 quotes/s at 1 s, up to ~100/s at 100 ms. The meter averages
+    // over 2 s, so it climbs to the new rate within about that.
+    await expect.poll(() => updatesPerSec(page), { timeout: 6000 }).toBeGreaterThan(3);
     const slow = await updatesPerSec(page);
+    expect(slow).toBeLessThan(15);
     await page.selectOption('#rate', '100');
     await expect.poll(() => page.url()).toContain('interval=100');
-    await page.waitForTimeout(3500);
-    const fast = await updatesPerSec(page);
-    // 10 symbols: ~10 quotes/s at 1 s, up to ~100/s at 100 ms.
-    expect(slow).toBeGreaterThan(3);
-    expect(slow).toBeLessThan(15);
-    expect(fast).toBeGreaterThan(slow * 4);
+    await expect.poll(() => updatesPerSec(page), { timeout: 6000 }).toBeGreaterThan(slow * 4);
     expect(errors).toEqual([]);
   });
 
@@ -247,7 +266,10 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     // Unsubscribed: nothing arrives, so the meter falls to zero once its 2 s window passes.
     await expect.poll(() => updatesPerSec(page), { timeout: 5000 }).toBe(0);
     const frozen = await lastPrices(page);
-    await page.waitForTimeout(500);
+    // The server holds nothing for this page (the only one open) once it is paused.
+    await expect
+      .poll(async () => subscriptionsHeld(await (await fetch(`${server.url}/metrics`)).text()))
+      .toBe(0);
     expect(await lastPrices(page)).toEqual(frozen);
 
     await pause.click();
@@ -259,8 +281,21 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   it('ends up with exactly the server’s candles', async () => {
     const { page, errors } = await open(`?symbols=${TEN}&interval=250&chart=1s&range=1m&sel=AAPL`);
     await page.locator('#chart-overlay').waitFor({ state: 'hidden', timeout: 10_000 });
-    // Two reconcile rounds (every 5 s, the last 8 buckets each).
-    await page.waitForTimeout(12_000);
+    // Two reconcile rounds (every 5 s, the last 8 buckets each: 7 closed compared per round).
+    await expect
+      .poll(
+        () =>
+          page.evaluate(
+            () =>
+              (
+                window as unknown as {
+                  __tickstream: { candleAccuracy(): Record<'1s', { compared: number }> };
+                }
+              ).__tickstream.candleAccuracy()['1s'].compared,
+          ),
+        { timeout: 20_000, interval: 250 },
+      )
+      .toBeGreaterThanOrEqual(14);
     type C = { t: number; o: number; h: number; l: number; c: number; v: number };
     const local = await page.evaluate(() =>
       (window as unknown as { __tickstream: { candles(r: '1s'): C[] } }).__tickstream.candles('1s'),
@@ -315,11 +350,12 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     const { page, errors } = await open(
       `?symbols=${TEN},AMD,JNJ,XOM,KO&interval=250&chart=1s&range=1m&sel=NVDA`,
     );
-    await page.locator('#chart-overlay').waitFor({ state: 'hidden', timeout: 10_000 });
-    // Long enough for sparklines to fill; for the README copy, until the server has
-    // a full minute of 1 s candles to show.
-    const wait = process.env.UPDATE_SCREENSHOT === '1' ? 65_000 - (Date.now() - serverStarted) : 0;
-    await page.waitForTimeout(Math.max(6000, wait));
+    await chartAndSparklineDrawn(page, 'KO');
+    if (process.env.UPDATE_SCREENSHOT === '1') {
+      // For the README copy only: until the sparklines are long and the server has a
+      // full minute of 1 s candles to show. The picture is about elapsed time.
+      await page.waitForTimeout(Math.max(6000, 65_000 - (Date.now() - serverStarted)));
+    }
     mkdirSync(ARTIFACTS, { recursive: true });
     const path = join(ARTIFACTS, 'dashboard-1440x900.png');
     await page.screenshot({ path });

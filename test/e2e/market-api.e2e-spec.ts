@@ -6,7 +6,7 @@ import type {
   SymbolInfo,
 } from '../../src/shared/market.js';
 import type { Quote } from '../../src/shared/protocol.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
+import { createTestApp, type TestApp, waitFor } from '../support/test-app.js';
 
 describe('Market REST API (e2e)', () => {
   let t: TestApp;
@@ -58,8 +58,10 @@ describe('Market REST API (e2e)', () => {
   });
 
   it('GET /api/history/:symbol returns candles whose OHLC are consistent', async () => {
-    await new Promise((r) => setTimeout(r, 2200));
-    const { status, body } = await get<HistoryResponse>('/api/history/aapl?resolution=1s&limit=5');
+    const history = () => get<HistoryResponse>('/api/history/aapl?resolution=1s&limit=5');
+    // A fresh feed has one forming candle: wait for the first to close.
+    await waitFor(async () => (await history()).body.candles.length >= 2, 5000, 'two 1 s candles');
+    const { status, body } = await history();
     expect(status).toBe(200);
     expect(body.symbol).toBe('AAPL');
     expect(body.resolution).toBe('1s');

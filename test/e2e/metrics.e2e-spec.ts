@@ -1,25 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_INSTRUMENTS } from '../../src/market/instruments.js';
+import type { Quote } from '../../src/shared/protocol.js';
 import {
   closeAllClients,
   connectClient,
   createTestApp,
+  metricSample,
+  requestSubscribe,
+  scrapeMetric,
   type TestApp,
   waitFor,
-  requestSubscribe,
 } from '../support/test-app.js';
-
-/** Reads one sample from Prometheus text: `name{labels} value`. */
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
+import { ManualFeed } from '../support/ticks.js';
 
 describe('GET /metrics (e2e)', () => {
   let t: TestApp;
+  // Nothing trades unless the test says so: every counter below has one right value.
+  const feed = new ManualFeed(DEFAULT_INSTRUMENTS);
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({}, { feed });
   });
   afterAll(async () => {
     closeAllClients();
@@ -27,35 +26,56 @@ describe('GET /metrics (e2e)', () => {
   });
 
   it('exposes connections, subscriptions, ticks, quotes, rejections and staleness', async () => {
+    // One trade each before anyone subscribes, so both symbols have a snapshot.
+    feed.trade({ symbol: 'AAPL', price: 150 });
+    feed.trade({ symbol: 'MSFT', price: 400 });
     const client = await connectClient(t.url);
+    const quotes: Quote[] = [];
+    client.on('quotes', (b) => quotes.push(...b));
     await requestSubscribe(client, { symbols: ['AAPL', 'MSFT'], intervalMs: 100 });
     await requestSubscribe(client, { symbols: 'bad' });
-    let quotes = 0;
-    client.on('quotes', (b) => (quotes += b.length));
-    await waitFor(() => quotes >= 5, 3000, 'quotes');
+
+    // 5 + 3 trades in one event-loop turn: each symbol's first goes out at once
+    // (a leading edge, n = 1), the others are folded into the window's trailing
+    // update (n = 4 and n = 2). Conflation saved Σ (n − 1) = 8 − 4 = 4 updates.
+    for (const price of [150.1, 150.2, 149.9, 150.3, 150.25]) feed.trade({ symbol: 'AAPL', price });
+    for (const price of [400.5, 399.75, 400.1]) feed.trade({ symbol: 'MSFT', price });
+    const trades = () => quotes.reduce((n, q) => n + q.win.n, 0);
+    await waitFor(() => trades() === 8, 3000, 'quotes carrying all 8 trades');
+    expect(quotes.map((q) => [q.symbol, q.win.n])).toEqual([
+      ['AAPL', 1],
+      ['MSFT', 1],
+      ['AAPL', 4],
+      ['MSFT', 2],
+    ]);
 
     const res = await fetch(`${t.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
-    expect(sample(text, 'tickstream_connected_clients')).toBe(1);
-    expect(sample(text, 'tickstream_subscriptions', 'symbol="AAPL",tier="100"')).toBe(1);
-    expect(sample(text, 'tickstream_pipelines')).toBe(2);
-    expect(sample(text, 'tickstream_ticks_total')).toBeGreaterThan(0);
-    expect(sample(text, 'tickstream_quotes_sent_total')).toBeGreaterThanOrEqual(5);
-    expect(sample(text, 'tickstream_updates_conflated_total')).toBeGreaterThanOrEqual(0);
-    expect(sample(text, 'tickstream_slow_client_skips_total')).toBe(0);
-    expect(sample(text, 'tickstream_rejected_requests_total', 'code="BAD_REQUEST"')).toBe(1);
-    expect(sample(text, 'tickstream_staleness_seconds_count')).toBeGreaterThanOrEqual(5);
-    expect(sample(text, 'tickstream_fanout_duration_seconds_count')).toBeGreaterThanOrEqual(2);
+    const sample = (name: string, labels = '') => metricSample(text, name, labels);
+    expect(sample('tickstream_connected_clients')).toBe(1);
+    expect(sample('tickstream_subscriptions', 'symbol="AAPL",tier="100"')).toBe(1);
+    expect(sample('tickstream_pipelines')).toBe(2);
+    expect(sample('tickstream_ticks_total')).toBe(10);
+    expect(sample('tickstream_updates_published_total')).toBe(4);
+    expect(sample('tickstream_updates_conflated_total')).toBe(8 - quotes.length);
+    expect(sample('tickstream_quotes_sent_total')).toBe(4);
+    expect(sample('tickstream_slow_client_skips_total')).toBe(0);
+    expect(sample('tickstream_rejected_requests_total', 'code="BAD_REQUEST"')).toBe(1);
+    expect(sample('tickstream_staleness_seconds_count')).toBe(4);
+    expect(sample('tickstream_fanout_duration_seconds_count')).toBeGreaterThanOrEqual(2);
     expect(text).toContain('tickstream_event_loop_lag_seconds{quantile="0.99"}');
     expect(text).toContain('process_resident_memory_bytes');
 
     client.disconnect();
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(
+      async () => (await scrapeMetric(t.url, 'tickstream_connected_clients')) === 0,
+      3000,
+      'the server to see the disconnect',
+    );
     const after = await (await fetch(`${t.url}/metrics`)).text();
-    expect(sample(after, 'tickstream_connected_clients')).toBe(0);
-    expect(sample(after, 'tickstream_pipelines')).toBe(0);
+    expect(metricSample(after, 'tickstream_pipelines')).toBe(0);
     expect(after).toMatch(/tickstream_disconnects_total\{reason="client_namespace_disconnect"\} 1/);
   });
 });

@@ -8,6 +8,8 @@ import {
   type MarketClient,
   type TestApp,
   requestSubscribe,
+  scrapeMetric,
+  waitFor,
 } from '../support/test-app.js';
 
 const TOKEN = 'test-token-0123456789';
@@ -143,7 +145,12 @@ describe('Access control (e2e)', () => {
       const err = await refusal(t.url, {});
       expect(err.message).toMatch(/websocket error|xhr poll error|403|Forbidden/i);
       clients[0].disconnect();
-      await new Promise((r) => setTimeout(r, 100));
+      // The slot is released when the transport closes, after the namespace disconnect.
+      await waitFor(
+        async () => (await scrapeMetric(t.url, 'tickstream_transport_connections')) === 2,
+        3000,
+        'the server to see the disconnect',
+      );
       const again = await connectClient(t.url);
       expect(again.connected).toBe(true);
     });

@@ -5,6 +5,7 @@ import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket
 import { AppModule } from '../../src/app.module.js';
 import { configureApp } from '../../src/app.setup.js';
 import { type AppConfig, parseConfig } from '../../src/config/app-config.js';
+import { MARKET_FEED, type MarketFeed } from '../../src/market/market-feed.js';
 import {
   type ClientToServerEvents,
   MARKET_NAMESPACE,
@@ -22,8 +23,16 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+export interface TestAppOverrides {
+  /** Replaces the simulator, e.g. with a ManualFeed so that every tick is the test's own. */
+  feed?: MarketFeed;
+}
+
 /** Boots the real AppModule on 127.0.0.1, port 0, with a fixed seed. */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  overrides: TestAppOverrides = {},
+): Promise<TestApp> {
   const config = parseConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -33,9 +42,9 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     LOG_LEVEL: 'warn',
     ...env,
   });
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config)],
-  }).compile();
+  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config)] });
+  if (overrides.feed) builder.overrideProvider(MARKET_FEED).useValue(overrides.feed);
+  const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   configureApp(app, config);
   await app.listen(config.port, '127.0.0.1');
@@ -70,14 +79,17 @@ export function closeAllClients(): void {
   openClients.clear();
 }
 
-/** Resolves when `predicate` holds, polling on a short interval; rejects after `timeoutMs`. */
+/**
+ * Resolves when `predicate` holds (it may be async, e.g. an HTTP probe),
+ * polling on a short interval; rejects after `timeoutMs`.
+ */
 export async function waitFor(
-  predicate: () => boolean,
+  predicate: () => boolean | Promise<boolean>,
   timeoutMs = 5000,
   what = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -97,4 +109,21 @@ export function requestSubscribe(client: MarketClient, req: unknown): Promise<Su
 /** `unsubscribe` with an ack, typed. */
 export function requestUnsubscribe(client: MarketClient, req: unknown): Promise<UnsubscribeAck> {
   return client.timeout(5000).emitWithAck('unsubscribe', req) as Promise<UnsubscribeAck>;
+}
+
+/** Reads one sample of a Prometheus text exposition: `name{labels} value`. */
+export function metricSample(text: string, name: string, labels = ''): number | undefined {
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(labels ? `${name}{${labels}}` : `${name} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+/** Scrapes `/metrics` once and reads one sample. */
+export async function scrapeMetric(
+  url: string,
+  name: string,
+  labels = '',
+): Promise<number | undefined> {
+  return metricSample(await (await fetch(`${url}/metrics`)).text(), name, labels);
 }
