@@ -1,13 +1,9 @@
 import { BadRequestException } from '@nestjs/common';
-import { CANDLE_RESOLUTIONS, type CandleResolution } from '../shared/market.js';
-import { normalizeSymbol } from '../shared/protocol.js';
+import { CANDLE_CAPACITY, CANDLE_RESOLUTIONS, type CandleResolution } from '../shared/market.js';
+import { normalizeSymbol } from '../shared/symbols.js';
 
 /** Most symbols one `/api/quotes` call may name. */
 export const MAX_QUOTE_SYMBOLS = 200;
-const SYMBOL_SYNTAX = /^[A-Za-z0-9][A-Za-z0-9.-]{0,11}$/;
-
-/** Candles kept per resolution, so `limit` cannot ask for more than exists. */
-export const HISTORY_LIMITS: Record<CandleResolution, number> = { '1s': 3600, '1m': 1440 };
 export const DEFAULT_HISTORY_LIMIT = 300;
 
 /** A query parameter given twice arrives as an array: refuse it rather than guess. */
@@ -29,18 +25,21 @@ export function parseSymbolsQuery(value: unknown): string[] | undefined {
   if (parts.length > MAX_QUOTE_SYMBOLS) {
     throw new BadRequestException(`"symbols" may list at most ${MAX_QUOTE_SYMBOLS} symbols`);
   }
-  parts.forEach((part, index) => {
-    if (!SYMBOL_SYNTAX.test(part)) {
+  const symbols = parts.map((part, index) => {
+    const symbol = normalizeSymbol(part);
+    if (symbol === undefined) {
       throw new BadRequestException(`"symbols" entry ${index + 1} is not a ticker symbol`);
     }
+    return symbol;
   });
-  return [...new Set(parts.map(normalizeSymbol))];
+  return [...new Set(symbols)];
 }
 
 export function parseSymbolParam(value: string): string {
-  if (!SYMBOL_SYNTAX.test(value))
-    throw new BadRequestException('path segment is not a ticker symbol');
-  return normalizeSymbol(value);
+  // A path segment is taken as it is: `/api/history/%20AAPL` names no symbol.
+  const symbol = value === value.trim() ? normalizeSymbol(value) : undefined;
+  if (symbol === undefined) throw new BadRequestException('path segment is not a ticker symbol');
+  return symbol;
 }
 
 export function parseResolution(value: unknown): CandleResolution {
@@ -54,7 +53,8 @@ export function parseResolution(value: unknown): CandleResolution {
 
 export function parseLimit(value: unknown, resolution: CandleResolution): number {
   const raw = single('limit', value);
-  const max = HISTORY_LIMITS[resolution];
+  // No more than the server keeps: a larger limit could never be filled.
+  const max = CANDLE_CAPACITY[resolution];
   if (raw === undefined) return Math.min(DEFAULT_HISTORY_LIMIT, max);
   if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
     throw new BadRequestException(`"limit" must be an integer from 1 to ${max} for ${resolution}`);

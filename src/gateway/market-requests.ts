@@ -1,15 +1,9 @@
-import {
-  type SubscribeRequest,
-  type UnsubscribeRequest,
-  normalizeSymbol,
-} from '../shared/protocol.js';
+import type { SubscribeRequest, UnsubscribeRequest } from '../shared/protocol.js';
+import { normalizeSymbol, SYMBOL_RULE } from '../shared/symbols.js';
 import { BadRequestException } from './wire-errors.js';
 
 /** Longest `symbols` array one request may carry (before de-duplication). */
 export const MAX_SYMBOLS_PER_REQUEST = 500;
-
-/** What a ticker may look like on the wire: letters, digits, '.' and '-', 1–12 chars. */
-const SYMBOL_SYNTAX = /^[A-Za-z0-9][A-Za-z0-9.-]{0,11}$/;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -36,13 +30,10 @@ function parseSymbols(value: unknown): string[] {
     if (typeof entry !== 'string') {
       throw new BadRequestException(`"symbols[${index}]" must be a string`);
     }
-    const trimmed = entry.trim();
-    if (!SYMBOL_SYNTAX.test(trimmed)) {
-      throw new BadRequestException(
-        `"symbols[${index}]" is not a ticker symbol (1-12 letters, digits, '.' or '-')`,
-      );
+    const symbol = normalizeSymbol(entry);
+    if (symbol === undefined) {
+      throw new BadRequestException(`"symbols[${index}]" is not a ticker symbol (${SYMBOL_RULE})`);
     }
-    const symbol = normalizeSymbol(trimmed);
     if (!seen.has(symbol)) {
       seen.add(symbol);
       symbols.push(symbol);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type Observable, Subject, type Subscription } from 'rxjs';
 import {
+  CANDLE_CAPACITY,
   CANDLE_RESOLUTIONS,
   type Candle,
   type CandleResolution,
@@ -15,12 +16,8 @@ import { MARKET_FEED, type MarketFeed } from './market-feed.js';
 import { buildQuote, snapshotWindow } from './quote.js';
 import { UnknownSymbolError } from './unknown-symbol.error.js';
 
-/**
- * Candles kept per symbol and resolution: an hour of 1 s candles, a day of
- * 1 min ones. With ~80 symbols that is ≈ 400k small objects at most, bounded
- * whatever the uptime.
- */
-export const CANDLE_CAPACITY: Record<CandleResolution, number> = { '1s': 3600, '1m': 1440 };
+// Re-exported for the importers that found it here before it moved to src/shared/.
+export { CANDLE_CAPACITY };
 
 /** Everything known about one symbol; mutated in place by each tick. */
 class SymbolState {

@@ -46,6 +46,17 @@ export type CandleResolution = (typeof CANDLE_RESOLUTIONS)[number];
 /** Bucket width in ms of each candle resolution. */
 export const RESOLUTION_MS: Record<CandleResolution, number> = { '1s': 1000, '1m': 60_000 };
 
+/**
+ * Candles the server keeps per symbol and resolution, and so the most
+ * `/api/history` serves and the dashboard holds: 1 h of 1 s candles (3600) and
+ * 24 h of 1 min ones (1440). With ~80 symbols that is ≈ 400k small objects on
+ * the server at most, bounded whatever the uptime.
+ */
+export const CANDLE_CAPACITY: Readonly<Record<CandleResolution, number>> = {
+  '1s': 3600,
+  '1m': 1440,
+};
+
 /** Session (day) statistics of one symbol. */
 export interface SessionStats {
   open: number;

@@ -2,8 +2,9 @@
  * The tickstream wire protocol, written down once.
  *
  * Imported by the Socket.IO gateway, the REST controllers, the e2e tests and
- * (with `import type`) the browser dashboard. Nothing here may import Nest,
- * Node or DOM APIs: it must compile in every one of those places.
+ * the browser dashboard (which bundles the constants and `toIntervalTier`).
+ * Nothing here may import Nest, Node or DOM APIs: it must compile in every one
+ * of those places. Symbol syntax lives in `symbols.ts`.
  */
 
 /** Socket.IO namespace that carries market data. */
@@ -121,9 +122,4 @@ export function toIntervalTier(requestedMs: number): IntervalTierMs {
     if (requestedMs <= tier) return tier;
   }
   return INTERVAL_TIERS_MS[INTERVAL_TIERS_MS.length - 1];
-}
-
-/** Upper-cases and trims a symbol as the server answers it. */
-export function normalizeSymbol(symbol: string): string {
-  return symbol.trim().toUpperCase();
 }

@@ -11,7 +11,7 @@ import { MarketSimulator } from '../../src/market/market-simulator.js';
 import { buildQuote, snapshotWindow } from '../../src/market/quote.js';
 import type { Instrument, SessionStats, Tick } from '../../src/shared/market.js';
 import type { Quote, QuoteWindow, RejectedSymbol } from '../../src/shared/protocol.js';
-import { normalizeSymbol } from '../../src/shared/protocol.js';
+import { normalizeSymbol } from '../../src/shared/symbols.js';
 
 export class ReferenceMarket {
   readonly config: AppConfig;
@@ -100,7 +100,7 @@ export class ReferenceMarket {
     const snapshot: Quote[] = [];
     const rejected: RejectedSymbol[] = [];
     for (const raw of req.symbols.slice(0, this.config.maxSymbolsPerClient)) {
-      const symbol = typeof raw === 'string' ? normalizeSymbol(raw) : '';
+      const symbol = (typeof raw === 'string' ? normalizeSymbol(raw) : undefined) ?? '';
       const slot = this.slotOf.get(symbol);
       if (slot === undefined) {
         rejected.push({ symbol, code: 'UNKNOWN_SYMBOL', message: 'unknown symbol' });

@@ -8,6 +8,7 @@ import {
   type UnsubscribeAck,
   type WireError,
 } from '../../src/shared/protocol.js';
+import { SYMBOL_PATTERN } from '../../src/shared/symbols.js';
 import { SIO } from '../support/socket-io-codec.js';
 import {
   closeAllClients,
@@ -38,7 +39,7 @@ const ECHO_MIN_LENGTH = 13;
 
 // ---- arbitraries ------------------------------------------------------------------------------
 
-const TICKER = /^[A-Za-z0-9][A-Za-z0-9.-]{0,11}$/;
+const TICKER = SYMBOL_PATTERN;
 
 /** Strings that look like, or almost like, symbols: valid, unknown, padded, unicode, too long. */
 const symbolish = fc.oneof(

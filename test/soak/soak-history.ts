@@ -2,7 +2,7 @@
  * How much of the server's heap growth is its candle history filling up.
  *
  * The server keeps, per symbol, up to 3,600 one-second candles and 1,440
- * one-minute candles (CANDLE_CAPACITY in src/market/market-state.service.ts).
+ * one-minute candles (CANDLE_CAPACITY in src/shared/market.ts).
  * During the first hour the 1 s buffers fill at about one candle per symbol
  * per second: bounded growth by design, but on a 20-minute soak it is a
  * straight line that looks exactly like a leak. The soak counts the candles

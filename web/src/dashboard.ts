@@ -4,7 +4,8 @@ import { ApiClient, ApiError } from './net/api-client.js';
 import { MarketSocket } from './net/market-socket.js';
 import { ChartFeed } from './stores/chart-feed.js';
 import {
-  INTERVAL_TIERS,
+  CANDLE_CAPACITY,
+  INTERVAL_TIERS_MS,
   type Candle,
   type IntervalTierMs,
   type Quote,
@@ -14,10 +15,12 @@ import { QuoteStore } from './stores/quote-store.js';
 import {
   CHART_MODES,
   DEFAULT_SYMBOLS,
+  ignoredSymbolsMessage,
   RANGES,
   saveSettings,
   type ChartMode,
   type KeyValueStorage,
+  type LoadedSettings,
   type RangeKey,
   type Settings,
   type UrlState,
@@ -46,8 +49,11 @@ const CHART_MIN_MS = 100;
 const STATUS_MS = 250;
 /** 1 s candles are reconciled with the server every 5 s (the last 8 buckets). */
 const RECONCILE_MS = 5000;
-/** Backfill sizes: all the server keeps of 1 s (1 h); 2 h of 1 min candles covers the 1 h range. */
-const HISTORY_LIMIT = { '1s': 3600, '1m': 120 } as const;
+/**
+ * Backfill sizes: all the server keeps of 1 s candles (1 h); of 1 min ones 120,
+ * as 2 h covers the longest range (1 h) without fetching the whole day.
+ */
+const HISTORY_LIMIT = { '1s': CANDLE_CAPACITY['1s'], '1m': 120 } as const;
 
 /** Writes text only when it differs: even an identical write dirties layout. */
 function setText(el: HTMLElement, text: string): void {
@@ -100,15 +106,19 @@ export class Dashboard {
   private lastChartPaint = -Infinity;
   private lastTablePaint = -Infinity;
   private lastMinuteReconciled = 0;
+  /** Says which symbols the URL or storage named that the server would refuse; shown until replaced. */
+  private readonly ignoredNote: string | undefined;
 
   constructor(
-    initial: Settings,
+    loaded: LoadedSettings,
     /** True when neither the URL nor storage named symbols: use the defaults. */
     private readonly firstVisit: boolean,
     private readonly url: UrlState,
     private readonly storage: KeyValueStorage | undefined,
     private readonly token: AccessToken,
   ) {
+    const initial = loaded.settings;
+    this.ignoredNote = ignoredSymbolsMessage(loaded.ignoredSymbols);
     this.api = new ApiClient('', undefined, token);
     this.settings = initial;
     this.watchlist = new WatchlistStore(initial.symbols, initial.selected);
@@ -229,6 +239,7 @@ export class Dashboard {
   };
 
   async start(): Promise<void> {
+    if (this.ignoredNote) this.search.say(this.ignoredNote, 'error');
     this.socket.setSymbols(this.watchlist.symbols);
     this.socket.start();
     this.frames.request();
@@ -288,8 +299,11 @@ export class Dashboard {
       if (pick.join() !== this.watchlist.symbols.join()) this.watchlist.replace(pick);
     } else {
       const dropped = this.watchlist.retainKnown();
-      if (dropped.length > 0)
-        this.search.say(`Removed unknown symbols: ${dropped.join(', ')}.`, 'error');
+      if (dropped.length > 0) {
+        const removed = `Removed unknown symbols: ${dropped.join(', ')}.`;
+        // Both notes at once: the second must not hide the first.
+        this.search.say(this.ignoredNote ? `${this.ignoredNote} ${removed}` : removed, 'error');
+      }
     }
     // Names arrive after the rows were created.
     this.table.setOrder([]);
@@ -307,7 +321,7 @@ export class Dashboard {
   private wireControls(): void {
     const rate = $<HTMLSelectElement>('rate');
     rate.replaceChildren(
-      ...INTERVAL_TIERS.map((ms) => {
+      ...INTERVAL_TIERS_MS.map((ms) => {
         const option = document.createElement('option');
         option.value = String(ms);
         option.textContent = ms < 1000 ? `${ms} ms` : `${ms / 1000} s`;

@@ -45,11 +45,11 @@ const token = new AccessToken(window.location.search, sessionStore());
 url.replaceSearch(withoutToken(window.location.search));
 
 const store = storage();
-const settings = loadSettings(url, store);
+const loaded = loadSettings(url, store);
 const firstVisit =
-  fromQuery(new URLSearchParams(url.search)).symbols === undefined &&
+  fromQuery(new URLSearchParams(url.search)).values.symbols === undefined &&
   store?.getItem(STORAGE_KEY) == null;
 
-const dashboard = new Dashboard(settings, firstVisit, url, store, token);
+const dashboard = new Dashboard(loaded, firstVisit, url, store, token);
 (window as unknown as { __tickstream: unknown }).__tickstream = dashboard.probe;
 void dashboard.start();

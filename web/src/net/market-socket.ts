@@ -1,7 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type { AccessToken } from './access-token.js';
 import {
-  MARKET_NS,
+  MARKET_NAMESPACE,
   type ClientToServerEvents,
   type IntervalTierMs,
   type Quote,
@@ -10,6 +10,7 @@ import {
   type SubscribeAck,
   type UnsubscribeAck,
 } from '../stores/market-types.js';
+import { afterSyncFailure, RequestRefusedError } from './sync-failure.js';
 
 /** What the status bar shows. `offline` = the browser itself reports no network. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -56,8 +57,20 @@ export class MarketSocket {
   private connectedOnce = false;
   private stateNow: ConnectionState = 'connecting';
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * The desired state ({@link desiredKey}) whose request the server refused as
+   * malformed: not sent again until the desired state changes or a new
+   * connection starts (a restarted server may run newer rules).
+   */
+  private refused: string | undefined;
   /** Rejecters of requests awaiting an ack, failed together on disconnect. */
   private readonly pending = new Set<(reason: string) => void>();
+  /**
+   * An `exception` that came while a request was in flight. The server sends
+   * one for every refused request before its ack, and the ack reports the
+   * refusal itself: the held message is shown only if the ack does not.
+   */
+  private heldException: string | undefined;
   /** Feed run of the last ack: a different one means sequences started again. */
   private epoch: string | undefined;
 
@@ -68,7 +81,7 @@ export class MarketSocket {
     token?: AccessToken,
   ) {
     this.desiredInterval = intervalMs;
-    this.socket = io(origin + MARKET_NS, {
+    this.socket = io(origin + MARKET_NAMESPACE, {
       path: '/socket.io',
       transports: ['websocket'],
       autoConnect: false,
@@ -86,6 +99,7 @@ export class MarketSocket {
       this.activeSymbols = new Set();
       this.activeInterval = undefined;
       this.needsResync = true;
+      this.refused = undefined;
       this.setState('connected');
       this.sync();
     });
@@ -106,7 +120,10 @@ export class MarketSocket {
       if (this.stateNow !== 'connected') this.setState('connected');
       this.on.quotes(batch);
     });
-    this.socket.on('exception', (error) => this.on.problem(error.message));
+    this.socket.on('exception', (error) => {
+      if (this.pending.size > 0) this.heldException = error.message;
+      else this.on.problem(error.message);
+    });
     // The server announces a restart before closing: show it at once rather than on the close.
     this.socket.on('shutdown', () =>
       this.setState(this.connectedOnce ? 'reconnecting' : 'connecting'),
@@ -156,18 +173,29 @@ export class MarketSocket {
    * once when the connection drops (an ack can no longer arrive then, and the
    * reconnect must not wait for the timeout before subscribing again).
    */
-  private request<T>(send: (done: (res: T) => void) => void): Promise<T> {
+  private request<T extends SubscribeAck | UnsubscribeAck>(
+    send: (done: (res: T) => void) => void,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const fail = (reason: string) => {
+      /** Ends the wait; returns the exception that came meanwhile, if any. */
+      const settle = (): string | undefined => {
         clearTimeout(timer);
         this.pending.delete(fail);
+        const held = this.heldException;
+        this.heldException = undefined;
+        return held;
+      };
+      const fail = (reason: string) => {
+        const held = settle();
+        if (held !== undefined) this.on.problem(held);
         reject(new Error(reason));
       };
       const timer = setTimeout(() => fail('no answer from the server'), ACK_TIMEOUT_MS);
       this.pending.add(fail);
       send((res) => {
-        clearTimeout(timer);
-        this.pending.delete(fail);
+        const held = settle();
+        // A refusal is reported with its context by the sync; anything else came on its own.
+        if (held !== undefined && res.ok) this.on.problem(held);
         resolve(res);
       });
     });
@@ -195,10 +223,19 @@ export class MarketSocket {
     });
   }
 
+  /** Everything a sync tries to make true, as one comparable string. */
+  private desiredKey(): string {
+    const symbols = this.paused ? [] : [...this.desiredSymbols].sort();
+    return `${this.desiredInterval} ${symbols.join(',')}`;
+  }
+
   private async syncLoop(): Promise<void> {
     do {
       this.syncAgain = false;
       if (!this.socket.connected) return;
+      const desired = this.desiredKey();
+      if (desired === this.refused) return;
+      this.refused = undefined;
       try {
         await this.syncOnce();
       } catch (error) {
@@ -206,8 +243,12 @@ export class MarketSocket {
           `Subscription failed: ${error instanceof Error ? error.message : String(error)}`,
         );
         clearTimeout(this.retryTimer);
-        this.retryTimer = setTimeout(() => this.sync(), RETRY_MS);
-        return;
+        if (afterSyncFailure(error) === 'retry') {
+          this.retryTimer = setTimeout(() => this.sync(), RETRY_MS);
+          return;
+        }
+        // Reported once and not sent again as it is; a change made meanwhile still goes out.
+        this.refused = desired;
       }
     } while (this.syncAgain);
   }
@@ -223,7 +264,7 @@ export class MarketSocket {
       const ack = await this.request<UnsubscribeAck>((done) =>
         this.socket.emit('unsubscribe', { symbols: drop }, done),
       );
-      if (!ack.ok) throw new Error(ack.error.message);
+      if (!ack.ok) throw new RequestRefusedError(ack.error.code, ack.error.message);
       for (const s of drop) this.activeSymbols.delete(s);
     }
     if (this.activeSymbols.size === 0) this.activeInterval = undefined;
@@ -233,7 +274,7 @@ export class MarketSocket {
       const ack = await this.request<SubscribeAck>((done) =>
         this.socket.emit('subscribe', { symbols: add, intervalMs }, done),
       );
-      if (!ack.ok) throw new Error(ack.error.message);
+      if (!ack.ok) throw new RequestRefusedError(ack.error.code, ack.error.message);
       const rejected = new Set(ack.rejected.map((r) => r.symbol));
       for (const s of add) if (!rejected.has(s)) this.activeSymbols.add(s);
       // What was asked, not ack.intervalMs: a server rounding differently must not cause a resubscribe loop.

@@ -1,14 +1,12 @@
 import { CandleSeries } from './candle-series.js';
 import { PriceSeries } from './price-series.js';
 import {
-  RESOLUTION_WIDTH_MS,
+  CANDLE_CAPACITY,
+  RESOLUTION_MS,
   type CandleResolution,
   type Candle,
   type Quote,
 } from './market-types.js';
-
-/** Candles kept per resolution: what the server keeps (1 h of 1 s, 24 h of 1 min). */
-export const CANDLE_CAPACITY: Record<CandleResolution, number> = { '1s': 3600, '1m': 1440 };
 
 /** What `/api/history` answered for each resolution. */
 export type Backfill = Record<CandleResolution, readonly Candle[]>;
@@ -21,9 +19,10 @@ export type Backfill = Record<CandleResolution, readonly Candle[]>;
  */
 export class ChartFeed {
   readonly price = new PriceSeries();
+  /** As many candles as the server keeps (CANDLE_CAPACITY), so a full backfill fits. */
   readonly candles: Record<CandleResolution, CandleSeries> = {
-    '1s': new CandleSeries(RESOLUTION_WIDTH_MS['1s'], CANDLE_CAPACITY['1s']),
-    '1m': new CandleSeries(RESOLUTION_WIDTH_MS['1m'], CANDLE_CAPACITY['1m']),
+    '1s': new CandleSeries(RESOLUTION_MS['1s'], CANDLE_CAPACITY['1s']),
+    '1m': new CandleSeries(RESOLUTION_MS['1m'], CANDLE_CAPACITY['1m']),
   };
   /** Symbol shown, or undefined before the first selection. */
   symbol: string | undefined;
@@ -55,7 +54,7 @@ export class ChartFeed {
     const cutoff = this.newestTs;
     this.candles['1s'].load(backfill['1s'], cutoff);
     this.candles['1m'].load(backfill['1m'], cutoff);
-    this.price.loadFromCandles(backfill['1s'], RESOLUTION_WIDTH_MS['1s'], cutoff);
+    this.price.loadFromCandles(backfill['1s'], RESOLUTION_MS['1s'], cutoff);
     this.loading = false;
     const pending = this.pending;
     this.pending = [];

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_SETTINGS,
   fromQuery,
+  ignoredSymbolsMessage,
   loadSettings,
+  parseSymbolList,
   saveSettings,
   STORAGE_KEY,
   toQuery,
@@ -41,20 +43,20 @@ const sample: Settings = {
 
 describe('settings persistence', () => {
   it('uses the defaults on a first visit', () => {
-    expect(loadSettings(new MemoryUrl(), new MemoryStorage())).toEqual(DEFAULT_SETTINGS);
+    expect(loadSettings(new MemoryUrl(), new MemoryStorage()).settings).toEqual(DEFAULT_SETTINGS);
   });
 
   it('round-trips through localStorage', () => {
     const storage = new MemoryStorage();
     saveSettings(sample, new MemoryUrl(), storage);
-    expect(loadSettings(new MemoryUrl(), storage)).toEqual(sample);
+    expect(loadSettings(new MemoryUrl(), storage).settings).toEqual(sample);
   });
 
   it('round-trips through the URL, except the theme (a personal choice)', () => {
     const url = new MemoryUrl();
     saveSettings(sample, url, undefined);
     expect(url.search).toBe('?symbols=AAPL,MSFT,BRK.B&interval=500&chart=1m&range=15m&sel=MSFT');
-    expect(loadSettings(new MemoryUrl(url.search), undefined)).toEqual({
+    expect(loadSettings(new MemoryUrl(url.search), undefined).settings).toEqual({
       ...sample,
       theme: 'system',
     });
@@ -63,7 +65,7 @@ describe('settings persistence', () => {
   it('lets a shared link win over what is stored, key by key', () => {
     const storage = new MemoryStorage();
     saveSettings(sample, new MemoryUrl(), storage);
-    const loaded = loadSettings(new MemoryUrl('?symbols=tsla,nvda&interval=250'), storage);
+    const loaded = loadSettings(new MemoryUrl('?symbols=tsla,nvda&interval=250'), storage).settings;
     expect(loaded.symbols).toEqual(['TSLA', 'NVDA']);
     expect(loaded.intervalMs).toBe(250);
     expect(loaded.chart).toBe('1m');
@@ -73,27 +75,26 @@ describe('settings persistence', () => {
   });
 
   it('rounds an interval up to a tier and ignores malformed values', () => {
-    expect(fromQuery(new URLSearchParams('interval=300')).intervalMs).toBe(500);
-    expect(fromQuery(new URLSearchParams('interval=99999')).intervalMs).toBe(5000);
-    expect(fromQuery(new URLSearchParams('interval=fast&chart=pie&range=2d'))).toEqual({});
-    expect(fromQuery(new URLSearchParams('interval=0'))).toEqual({});
+    expect(fromQuery(new URLSearchParams('interval=300')).values.intervalMs).toBe(500);
+    expect(fromQuery(new URLSearchParams('interval=99999')).values.intervalMs).toBe(5000);
+    expect(fromQuery(new URLSearchParams('interval=fast&chart=pie&range=2d')).values).toEqual({});
+    expect(fromQuery(new URLSearchParams('interval=0')).values).toEqual({});
   });
 
   it('cleans, de-duplicates and caps the symbol list', () => {
     const many = Array.from({ length: 150 }, (_, i) => `S${i}`).join(',');
-    expect(fromQuery(new URLSearchParams('symbols= aapl ,AAPL,,msft,<script>')).symbols).toEqual([
-      'AAPL',
-      'MSFT',
-    ]);
-    expect(fromQuery(new URLSearchParams(`symbols=${many}`)).symbols).toHaveLength(100);
+    expect(
+      fromQuery(new URLSearchParams('symbols= aapl ,AAPL,,msft,<script>')).values.symbols,
+    ).toEqual(['AAPL', 'MSFT']);
+    expect(fromQuery(new URLSearchParams(`symbols=${many}`)).values.symbols).toHaveLength(100);
   });
 
   it('survives corrupt or hostile storage', () => {
     const storage = new MemoryStorage();
     storage.setItem(STORAGE_KEY, '{not json');
-    expect(loadSettings(new MemoryUrl(), storage)).toEqual(DEFAULT_SETTINGS);
+    expect(loadSettings(new MemoryUrl(), storage).settings).toEqual(DEFAULT_SETTINGS);
     storage.setItem(STORAGE_KEY, JSON.stringify({ symbols: 'AAPL', intervalMs: '100', theme: 7 }));
-    expect(loadSettings(new MemoryUrl(), storage)).toEqual(DEFAULT_SETTINGS);
+    expect(loadSettings(new MemoryUrl(), storage).settings).toEqual(DEFAULT_SETTINGS);
     const throwing: KeyValueStorage = {
       getItem: () => {
         throw new Error('denied');
@@ -102,7 +103,7 @@ describe('settings persistence', () => {
         throw new Error('quota');
       },
     };
-    expect(loadSettings(new MemoryUrl(), throwing)).toEqual(DEFAULT_SETTINGS);
+    expect(loadSettings(new MemoryUrl(), throwing).settings).toEqual(DEFAULT_SETTINGS);
     expect(() => saveSettings(sample, new MemoryUrl(), throwing)).not.toThrow();
   });
 
@@ -115,8 +116,76 @@ describe('settings persistence', () => {
     expect(url.replaced).toBe(writes);
   });
 
+  it('drops from a link what the server would refuse, and says which', () => {
+    const loaded = loadSettings(
+      new MemoryUrl('?symbols=AAPL,^GSPC,brk.b,ABCDEFGHIJKLM,ABCDEFGHIJKL,msft&sel=^GSPC'),
+      undefined,
+    );
+    expect(loaded.settings.symbols).toEqual(['AAPL', 'BRK.B', 'ABCDEFGHIJKL', 'MSFT']);
+    expect(loaded.settings.selected).toBeUndefined();
+    expect(loaded.ignoredSymbols).toEqual(['^GSPC', 'ABCDEFGHIJKLM']);
+  });
+
+  it('drops stored symbols the server would refuse, unless a link replaces the list', () => {
+    const storage = new MemoryStorage();
+    storage.setItem(STORAGE_KEY, JSON.stringify({ symbols: ['^GSPC', 'aapl', 7, ' BRK.B '] }));
+    const loaded = loadSettings(new MemoryUrl(), storage);
+    expect(loaded.settings.symbols).toEqual(['AAPL', 'BRK.B']);
+    expect(loaded.ignoredSymbols).toEqual(['^GSPC']);
+    expect(loadSettings(new MemoryUrl('?symbols=MSFT'), storage).ignoredSymbols).toEqual([]);
+  });
+
+  it('rewrites a link without the symbols it ignored', () => {
+    const url = new MemoryUrl('?symbols=^GSPC,AAPL');
+    const { settings } = loadSettings(url, undefined);
+    saveSettings(settings, url, undefined);
+    expect(new URLSearchParams(url.search).get('symbols')).toBe('AAPL');
+  });
+
   it('writes an empty watchlist as an empty list, not the defaults', () => {
     const query = toQuery({ ...sample, symbols: [], selected: undefined });
-    expect(loadSettings(new MemoryUrl(`?${query}`), undefined).symbols).toEqual([]);
+    expect(loadSettings(new MemoryUrl(`?${query}`), undefined).settings.symbols).toEqual([]);
+  });
+});
+
+describe(parseSymbolList.name, () => {
+  it('upper-cases lower-case input and keeps share classes', () => {
+    expect(parseSymbolList(['aapl', 'brk.b', 'Rds-A'])).toEqual({
+      symbols: ['AAPL', 'BRK.B', 'RDS-A'],
+      ignored: [],
+    });
+  });
+
+  it('ignores index symbols and symbols longer than 12 characters, by name', () => {
+    expect(parseSymbolList(['^GSPC', 'ABCDEFGHIJKLM', 'ABCDEFGHIJKL'])).toEqual({
+      symbols: ['ABCDEFGHIJKL'],
+      ignored: ['^GSPC', 'ABCDEFGHIJKLM'],
+    });
+  });
+
+  it('drops blanks and non-strings without naming them', () => {
+    expect(parseSymbolList(['', '  ', null, 42, 'V'])).toEqual({ symbols: ['V'], ignored: [] });
+  });
+});
+
+describe(ignoredSymbolsMessage.name, () => {
+  it('says nothing when nothing was ignored', () => {
+    expect(ignoredSymbolsMessage([])).toBeUndefined();
+  });
+
+  it('names what was ignored and the rule it broke', () => {
+    expect(ignoredSymbolsMessage(['^GSPC', 'ABCDEFGHIJKLM'])).toBe(
+      "Ignored invalid symbols: ^GSPC, ABCDEFGHIJKLM (a symbol is 1-12 letters, digits, '.' or '-').",
+    );
+  });
+
+  it('stays one line for a pasted paragraph or a long list', () => {
+    const message = ignoredSymbolsMessage([
+      'x'.repeat(500),
+      ...Array.from({ length: 9 }, () => '^X'),
+    ]);
+    expect(message).toContain(`${'x'.repeat(19)}…`);
+    expect(message).not.toContain('x'.repeat(20));
+    expect(message).toContain('and 5 more');
   });
 });

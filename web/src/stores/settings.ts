@@ -1,4 +1,9 @@
-import { toTier, type IntervalTierMs } from './market-types.js';
+import {
+  normalizeSymbol,
+  SYMBOL_RULE,
+  toIntervalTier,
+  type IntervalTierMs,
+} from './market-types.js';
 
 export const CHART_MODES = ['line', '1s', '1m'] as const;
 /** Price line, or candlesticks at 1 s / 1 min. */
@@ -46,12 +51,21 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
 
 /** A watchlist longer than the server's default per-client limit could not stream. */
 export const MAX_SYMBOLS = 100;
-const SYMBOL_RE = /^[A-Z0-9][A-Z0-9.\-^]{0,14}$/;
 
-/** Upper-cases, trims and validates a symbol; undefined when it cannot be one. */
-export function cleanSymbol(raw: string): string | undefined {
-  const symbol = raw.trim().toUpperCase();
-  return SYMBOL_RE.test(symbol) ? symbol : undefined;
+/** Settings as read, with the symbol entries left out because the server would refuse them. */
+export interface LoadedSettings {
+  settings: Settings;
+  /**
+   * Entries of the symbol list in use (the URL's, else the stored one) that
+   * are not ticker symbols, trimmed, in order: the user is told which.
+   */
+  ignoredSymbols: string[];
+}
+
+/** What one source (the URL or storage) names, and the symbol entries it had to leave out. */
+export interface SettingsSource {
+  values: Partial<Settings>;
+  ignoredSymbols: string[];
 }
 
 /** The parts of `localStorage` used here, so tests can pass a Map-backed fake. */
@@ -73,17 +87,21 @@ export const STORAGE_KEY = 'tickstream.settings.v1';
 /**
  * Reads settings: each URL parameter wins over the stored value, which wins
  * over the default. Anything malformed is ignored key by key, never thrown:
- * a shared link with one bad parameter still opens.
+ * a shared link with one bad parameter still opens. A symbol the server would
+ * refuse is dropped here, before any subscribe: the server refuses a whole
+ * request for one malformed symbol.
  */
-export function loadSettings(url: UrlState, storage: KeyValueStorage | undefined): Settings {
-  const stored = storage ? fromStored(safeGet(storage)) : {};
+export function loadSettings(url: UrlState, storage: KeyValueStorage | undefined): LoadedSettings {
+  const stored = storage ? fromStored(safeGet(storage)) : { values: {}, ignoredSymbols: [] };
   const fromUrl = fromQuery(new URLSearchParams(url.search));
-  const merged = { ...DEFAULT_SETTINGS, ...stored, ...fromUrl };
-  merged.symbols = [...merged.symbols];
-  if (merged.selected !== undefined && !merged.symbols.includes(merged.selected)) {
-    merged.selected = undefined;
+  const settings = { ...DEFAULT_SETTINGS, ...stored.values, ...fromUrl.values };
+  settings.symbols = [...settings.symbols];
+  if (settings.selected !== undefined && !settings.symbols.includes(settings.selected)) {
+    settings.selected = undefined;
   }
-  return merged;
+  // Only the list in use counts: stored entries a shared link overrides do not matter.
+  const source = fromUrl.values.symbols ? fromUrl : stored;
+  return { settings, ignoredSymbols: source.ignoredSymbols };
 }
 
 /** Writes settings to both places; storage failures (quota, private mode) are ignored. */
@@ -117,10 +135,11 @@ export function toQuery(settings: Settings, existing = new URLSearchParams()): s
 }
 
 /** Parses a query string into the settings it names (missing or bad keys are left out). */
-export function fromQuery(params: URLSearchParams): Partial<Settings> {
+export function fromQuery(params: URLSearchParams): SettingsSource {
   const out: Partial<Settings> = {};
   const symbols = params.get('symbols');
-  if (symbols !== null) out.symbols = parseSymbolList(symbols.split(','));
+  const list = symbols === null ? undefined : parseSymbolList(symbols.split(','));
+  if (list) out.symbols = list.symbols;
   const interval = parseInterval(params.get('interval'));
   if (interval !== undefined) out.intervalMs = interval;
   const chart = params.get('chart');
@@ -128,49 +147,78 @@ export function fromQuery(params: URLSearchParams): Partial<Settings> {
   const range = params.get('range');
   if (range !== null && Object.hasOwn(RANGES, range)) out.range = range as RangeKey;
   const sel = params.get('sel');
-  if (sel !== null) out.selected = cleanSymbol(sel);
-  return out;
+  if (sel !== null) out.selected = normalizeSymbol(sel);
+  return { values: out, ignoredSymbols: list?.ignored ?? [] };
 }
 
-function fromStored(text: string | null): Partial<Settings> {
-  if (text === null) return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return {};
-  }
-  if (typeof raw !== 'object' || raw === null) return {};
+function fromStored(text: string | null): SettingsSource {
+  const raw = parseJson(text);
+  if (typeof raw !== 'object' || raw === null) return { values: {}, ignoredSymbols: [] };
   const r = raw as Record<string, unknown>;
   const out: Partial<Settings> = {};
-  if (Array.isArray(r.symbols)) out.symbols = parseSymbolList(r.symbols);
+  const list = Array.isArray(r.symbols) ? parseSymbolList(r.symbols) : undefined;
+  if (list) out.symbols = list.symbols;
   const interval = parseInterval(typeof r.intervalMs === 'number' ? String(r.intervalMs) : null);
   if (interval !== undefined) out.intervalMs = interval;
   if (isOneOf(CHART_MODES, r.chart)) out.chart = r.chart;
   if (typeof r.range === 'string' && Object.hasOwn(RANGES, r.range))
     out.range = r.range as RangeKey;
   if (isOneOf(THEMES, r.theme)) out.theme = r.theme;
-  if (typeof r.selected === 'string') out.selected = cleanSymbol(r.selected);
-  return out;
+  if (typeof r.selected === 'string') out.selected = normalizeSymbol(r.selected);
+  return { values: out, ignoredSymbols: list?.ignored ?? [] };
 }
 
-/** Cleans, de-duplicates and caps a symbol list, keeping its order. */
-export function parseSymbolList(items: readonly unknown[]): string[] {
-  const out: string[] = [];
-  for (const item of items) {
-    if (typeof item !== 'string') continue;
-    const symbol = cleanSymbol(item);
-    if (symbol && !out.includes(symbol)) out.push(symbol);
-    if (out.length >= MAX_SYMBOLS) break;
+function parseJson(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
-  return out;
+}
+
+/**
+ * Normalises, de-duplicates and caps a symbol list, keeping its order. Entries
+ * that are not ticker symbols come back in `ignored` (trimmed); blanks and
+ * non-strings are dropped silently (`AAPL,,MSFT` is a typo, not a symbol).
+ */
+export function parseSymbolList(items: readonly unknown[]): {
+  symbols: string[];
+  ignored: string[];
+} {
+  const symbols: string[] = [];
+  const ignored: string[] = [];
+  for (const item of items) {
+    if (symbols.length >= MAX_SYMBOLS) break;
+    if (typeof item !== 'string' || item.trim() === '') continue;
+    const symbol = normalizeSymbol(item);
+    if (symbol === undefined) ignored.push(item.trim());
+    else if (!symbols.includes(symbol)) symbols.push(symbol);
+  }
+  return { symbols, ignored };
+}
+
+/** Longest ignored entry quoted back in full; a longer one is cut (a pasted paragraph stays one line). */
+const SHOWN_ENTRY_CHARS = 20;
+/** Ignored entries named one by one; the rest are counted. */
+const SHOWN_ENTRIES = 5;
+
+/** The message telling the user which symbols were left out, or undefined when none were. */
+export function ignoredSymbolsMessage(ignored: readonly string[]): string | undefined {
+  if (ignored.length === 0) return undefined;
+  const named = ignored
+    .slice(0, SHOWN_ENTRIES)
+    .map((s) => (s.length > SHOWN_ENTRY_CHARS ? `${s.slice(0, SHOWN_ENTRY_CHARS - 1)}…` : s));
+  const more = ignored.length - named.length;
+  const list = more > 0 ? `${named.join(', ')} and ${more} more` : named.join(', ');
+  return `Ignored invalid symbols: ${list} (a symbol is ${SYMBOL_RULE}).`;
 }
 
 /** An interval must be a whole positive number of ms; it rounds up to a tier like the server does. */
 function parseInterval(text: string | null): IntervalTierMs | undefined {
   if (text === null || !/^\d{1,6}$/.test(text.trim())) return undefined;
   const ms = Number(text);
-  return ms > 0 ? toTier(ms) : undefined;
+  return ms > 0 ? toIntervalTier(ms) : undefined;
 }
 
 function isOneOf<T extends string>(values: readonly T[], value: unknown): value is T {

@@ -42,6 +42,11 @@ describe(WatchlistStore.name, () => {
     });
     expect(s.add('aapl')).toMatchObject({ ok: false, reason: 'duplicate' });
     expect(s.add('$$$')).toMatchObject({ ok: false, reason: 'invalid' });
+    // What the server would refuse is refused here, even before the universe is known.
+    const empty = new WatchlistStore([]);
+    expect(empty.add('^GSPC')).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(empty.add('ABCDEFGHIJKLM')).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(empty.add('brk.b')).toEqual({ ok: true, symbol: 'BRK.B' });
     expect(s.symbols).toEqual(['AAPL', 'MSFT', 'META']);
   });
 

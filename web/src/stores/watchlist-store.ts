@@ -1,5 +1,5 @@
-import { cleanSymbol, MAX_SYMBOLS } from './settings.js';
-import type { Quote, SymbolInfo } from './market-types.js';
+import { MAX_SYMBOLS } from './settings.js';
+import { normalizeSymbol, type Quote, type SymbolInfo } from './market-types.js';
 
 /** Sortable columns of the watchlist. */
 export const SORT_KEYS = [
@@ -92,7 +92,7 @@ export class WatchlistStore {
   }
 
   add(raw: string): AddResult {
-    const symbol = cleanSymbol(raw);
+    const symbol = normalizeSymbol(raw);
     if (!symbol) {
       return { ok: false, reason: 'invalid', message: `“${raw.trim()}” is not a symbol.` };
     }
