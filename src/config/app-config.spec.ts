@@ -21,6 +21,7 @@ describe(parseConfig.name, () => {
       rateLimitBurst: 40,
       rateLimitDisconnectAfter: 100,
       maxConnectionsPerIp: 200,
+      trustProxy: [],
       handshakeTimeoutMs: 10_000,
       slowClientMaxQueue: 1000,
       slowClientMaxBytes: 1_048_576,
@@ -93,5 +94,41 @@ describe(parseConfig.name, () => {
     ]) {
       expect(message).toContain(fragment);
     }
+  });
+
+  it('reads TRUST_PROXY addresses and CIDRs of both families', () => {
+    expect(
+      parseConfig({ TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8 ,::1,fd00::/8,, ::/0' }).trustProxy,
+    ).toEqual([
+      { address: '127.0.0.1', family: 'ipv4' },
+      { address: '10.0.0.0', family: 'ipv4', prefix: 8 },
+      { address: '::1', family: 'ipv6' },
+      { address: 'fd00::', family: 'ipv6', prefix: 8 },
+      { address: '::', family: 'ipv6', prefix: 0 },
+    ]);
+  });
+
+  it('names each bad TRUST_PROXY entry', () => {
+    const bad = [
+      'localhost',
+      '10.0.0.0/33',
+      'fd00::/129',
+      '10.0.0.0/',
+      '10.0.0.0/8/8',
+      '10.0.0.0/-1',
+      '10.0.0.0/0x8',
+      '256.0.0.1',
+      '*',
+    ];
+    let error: unknown;
+    try {
+      parseConfig({ TRUST_PROXY: ['127.0.0.1', ...bad].join(',') });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(bad.length);
+    bad.forEach((entry, i) => expect(problems[i]).toContain(`TRUST_PROXY entry "${entry}"`));
   });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { INTERVAL_TIERS_MS, type IntervalTierMs, toIntervalTier } from '../shared/protocol.js';
 
 /** DI token of the parsed {@link AppConfig}. */
@@ -5,6 +6,13 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** One TRUST_PROXY entry: a single address, or a network when `prefix` is set. */
+export interface TrustedProxy {
+  address: string;
+  family: 'ipv4' | 'ipv6';
+  prefix?: number;
+}
 
 /** Every setting of the server, parsed once at boot from the environment. */
 export interface AppConfig {
@@ -34,6 +42,8 @@ export interface AppConfig {
   rateLimitDisconnectAfter: number;
   /** Concurrent connections from one IP address; 0 means unlimited. */
   maxConnectionsPerIp: number;
+  /** Reverse proxies whose X-Forwarded-For is believed; empty means the TCP peer is the client. */
+  trustProxy: TrustedProxy[];
   /** Time a new connection has to join the namespace before it is closed. */
   handshakeTimeoutMs: number;
   /** Outbound packets queued for one client (in Engine.IO and in its WebSocket send buffer) above which its updates are skipped. */
@@ -128,6 +138,12 @@ export const CONFIG_DOCS: { key: string; default: string; description: string }[
     key: 'MAX_CONNECTIONS_PER_IP',
     default: '200',
     description: 'Concurrent connections per client IP address (0 = unlimited).',
+  },
+  {
+    key: 'TRUST_PROXY',
+    default: '(unset: trust nobody)',
+    description:
+      'Comma-separated addresses and CIDRs of reverse proxies (e.g. `127.0.0.1,10.0.0.0/8,::1,fd00::/8`). For a connection from one of them, the client address (for `MAX_CONNECTIONS_PER_IP`) is the right-most `X-Forwarded-For` entry that is not itself listed; X-Forwarded-For from anyone else is ignored.',
   },
   {
     key: 'HANDSHAKE_TIMEOUT_MS',
@@ -237,6 +253,15 @@ export function parseConfig(env: Env): AppConfig {
   const rateLimitBurst = int('RATE_LIMIT_BURST', 40, 1, 1_000_000);
   const rateLimitDisconnectAfter = int('RATE_LIMIT_DISCONNECT_AFTER', 100, 1, 1_000_000);
   const maxConnectionsPerIp = int('MAX_CONNECTIONS_PER_IP', 200, 0, 1_000_000);
+  const trustProxy: TrustedProxy[] = [];
+  for (const entry of list('TRUST_PROXY')) {
+    const proxy = parseTrustedProxy(entry);
+    if (proxy) trustProxy.push(proxy);
+    else
+      problems.push(
+        `TRUST_PROXY entry ${JSON.stringify(entry)}: expected an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)`,
+      );
+  }
   const handshakeTimeoutMs = int('HANDSHAKE_TIMEOUT_MS', 10_000, 100, 600_000);
   const slowClientMaxQueue = int('SLOW_CLIENT_MAX_QUEUE', 1000, 10, 1_000_000);
   const slowClientMaxBytes = int('SLOW_CLIENT_MAX_BYTES', 1_048_576, 4096, 1_073_741_824);
@@ -263,6 +288,7 @@ export function parseConfig(env: Env): AppConfig {
     rateLimitBurst,
     rateLimitDisconnectAfter,
     maxConnectionsPerIp,
+    trustProxy,
     handshakeTimeoutMs,
     slowClientMaxQueue,
     slowClientMaxBytes,
@@ -270,4 +296,18 @@ export function parseConfig(env: Env): AppConfig {
     shutdownTimeoutMs,
     debugEndpoints,
   };
+}
+
+/** `1.2.3.4`, `::1`, `10.0.0.0/8` or `fd00::/8`; undefined when it is none of those. */
+function parseTrustedProxy(entry: string): TrustedProxy | undefined {
+  const slash = entry.indexOf('/');
+  const address = slash < 0 ? entry : entry.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return undefined;
+  const family = version === 4 ? 'ipv4' : 'ipv6';
+  if (slash < 0) return { address, family };
+  const prefixText = entry.slice(slash + 1);
+  const prefix = Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText) || prefix > (version === 4 ? 32 : 128)) return undefined;
+  return { address, family, prefix };
 }

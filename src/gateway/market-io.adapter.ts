@@ -52,6 +52,10 @@ export class MarketIoAdapter extends IoAdapter {
     server.engine.on('connection', (conn: Parameters<ClientPolicyService['trackConnection']>[0]) =>
       policy.trackConnection(conn),
     );
+    // A handshake allowRequest admitted can still fail in Engine.IO: free its slot.
+    server.engine.on('connection_error', (err: { req?: IncomingMessage }) => {
+      if (err.req) policy.releaseUnopened(err.req);
+    });
     return server;
   }
 
@@ -119,7 +123,7 @@ export class MarketIoAdapter extends IoAdapter {
  * after it returns. `on` listeners (ws's own, added if the upgrade completes
  * synchronously) are left alone.
  */
-function dropUpgradeResponseListener(server: Server): void {
+export function dropUpgradeResponseListener(server: Server): void {
   const engine = server.engine as unknown as {
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   };

@@ -30,6 +30,8 @@ export class MetricsService implements OnModuleDestroy {
   slowClientSkips = 0;
   /** Updates serialised (once each, however many clients receive them). */
   encodedUpdates = 0;
+  /** Throws caught by the fan-out's error boundary (a send, a deferred flush, the sweep). */
+  fanOutErrors = 0;
 
   readonly disconnects: Counter<'reason'>;
   readonly rejectedRequests: Counter<'code'>;
@@ -136,6 +138,15 @@ export class MetricsService implements OnModuleDestroy {
       collect() {
         this.reset();
         this.inc(self.encodedUpdates);
+      },
+    });
+    new Counter({
+      name: 'tickstream_fanout_errors_total',
+      help: 'Errors caught by the fan-out error boundary (the process carries on)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.fanOutErrors);
       },
     });
     new Counter({

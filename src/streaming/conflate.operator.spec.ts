@@ -19,7 +19,7 @@ import { TierClock } from './tier-clock.js';
 const ticks = new TickSequence('ACME');
 const tick = (price: number, size = 100): Tick => ticks.next({ price, size });
 
-/** What conflate must emit for `ticks` (in arrival order) as one emission. */
+/** What conflate must emit for `ticks` (in arrival order) as one trailing emission. */
 function aggregate(...ticks: Tick[]): Conflated {
   const prices = ticks.map((t) => t.price);
   return {
@@ -31,7 +31,13 @@ function aggregate(...ticks: Tick[]): Conflated {
       v: ticks.reduce((sum, t) => sum + t.size, 0),
       n: ticks.length,
     },
+    edge: 'trailing',
   };
+}
+
+/** What conflate emits for a tick after a quiet window: at once, alone. */
+function leading(tick: Tick): Conflated {
+  return { ...aggregate(tick), edge: 'leading' };
 }
 
 function testScheduler(): TestScheduler {
@@ -73,7 +79,7 @@ describe(conflate.name, () => {
         const source = hot('-a-------', values);
         const clock = new TierClock(5, ts);
         expectObservable(source.pipe(conflate(5, clock.ticks$, ts)), '^--------!').toBe('-x', {
-          x: aggregate(a),
+          x: leading(a),
         });
       });
     });
@@ -86,7 +92,7 @@ describe(conflate.name, () => {
         // Grid 5 is only 4 after the leading edge at 1: the first window runs to 10.
         expectObservable(source.pipe(conflate(5, clock.ticks$, ts)), '^-----------!').toBe(
           '-x--------y',
-          { x: aggregate(a), y: aggregate(b, c) },
+          { x: leading(a), y: aggregate(b, c) },
         );
       });
     });
@@ -98,7 +104,7 @@ describe(conflate.name, () => {
         const clock = new TierClock(3, ts);
         expectObservable(source.pipe(conflate(3, clock.ticks$, ts)), '^---------------!').toBe(
           '-x----y--z',
-          { x: aggregate(a), y: aggregate(b, c, d, e, f), z: aggregate(g, h) },
+          { x: leading(a), y: aggregate(b, c, d, e, f), z: aggregate(g, h) },
         );
       });
     });
@@ -111,7 +117,7 @@ describe(conflate.name, () => {
         const clock = new TierClock(3, ts);
         expectObservable(source.pipe(conflate(3, clock.ticks$, ts)), '^---------------!').toBe(
           '---x--y--z--w',
-          { x: aggregate(a), y: aggregate(b, c, d), z: aggregate(e, f, g), w: aggregate(h) },
+          { x: leading(a), y: aggregate(b, c, d), z: aggregate(e, f, g), w: aggregate(h) },
         );
       });
     });
@@ -124,7 +130,7 @@ describe(conflate.name, () => {
         const clock = new TierClock(3, ts);
         expectObservable(source.pipe(conflate(3, clock.ticks$, ts)), '^---------------!').toBe(
           '-x----y--z---v',
-          { x: aggregate(a), y: aggregate(b), z: aggregate(c), v: aggregate(d) },
+          { x: leading(a), y: aggregate(b), z: leading(c), v: leading(d) },
         );
       });
     });
@@ -135,7 +141,7 @@ describe(conflate.name, () => {
         const source = hot('-a-b-c|', values);
         const clock = new TierClock(10, ts);
         expectObservable(source.pipe(conflate(10, clock.ticks$, ts))).toBe('-x----(y|)', {
-          x: aggregate(a),
+          x: leading(a),
           y: aggregate(b, c),
         });
         expectSubscriptions(source.subscriptions).toBe('^-----!');
@@ -148,7 +154,7 @@ describe(conflate.name, () => {
         const source = hot('-a---|', values);
         const clock = new TierClock(2, ts);
         expectObservable(source.pipe(conflate(2, clock.ticks$, ts))).toBe('-x---|', {
-          x: aggregate(a),
+          x: leading(a),
         });
       });
     });
@@ -160,7 +166,7 @@ describe(conflate.name, () => {
         const clock = new TierClock(5, ts);
         expectObservable(source.pipe(conflate(5, clock.ticks$, ts))).toBe(
           '-x--#',
-          { x: aggregate(a) },
+          { x: leading(a) },
           new Error('feed down'),
         );
         expectSubscriptions(source.subscriptions).toBe('^---!');
@@ -173,7 +179,7 @@ describe(conflate.name, () => {
         const source = hot('-a-b-c-d-e', values);
         const clock = new TierClock(5, ts);
         expectObservable(source.pipe(conflate(5, clock.ticks$, ts)), '^--!').toBe('-x-', {
-          x: aggregate(a),
+          x: leading(a),
         });
         expectSubscriptions(source.subscriptions).toBe('^--!');
       });
@@ -210,7 +216,7 @@ describe(conflate.name, () => {
         const source = hot('-a-b-c-------', values);
         const clock = hot('---A---B---C-', { A: 3, B: 7, C: 11 });
         expectObservable(source.pipe(conflate(5, clock))).toBe('-x-----y', {
-          x: aggregate(a),
+          x: leading(a),
           y: aggregate(b, c),
         });
       });
@@ -224,9 +230,9 @@ describe(conflate.name, () => {
         const source = hot('-a-b-c---------d', values);
         const clock = hot('--------F---T', { F: 5, T: 10 });
         expectObservable(source.pipe(conflate(5, clock))).toBe('-x----------y--z', {
-          x: aggregate(a),
+          x: leading(a),
           y: aggregate(b, c),
-          z: aggregate(d),
+          z: leading(d),
         });
       });
     });
@@ -237,7 +243,7 @@ describe(conflate.name, () => {
         const clock = hot<number>('-----#', undefined, new Error('clock broke'));
         expectObservable(source.pipe(conflate(5, clock))).toBe(
           '-x---#',
-          { x: aggregate(a) },
+          { x: leading(a) },
           new Error('clock broke'),
         );
         expectSubscriptions(source.subscriptions).toBe('^----!');
@@ -249,7 +255,7 @@ describe(conflate.name, () => {
         const source = hot('-a-b-----', values);
         const clock = hot<number>('-----|');
         expectObservable(source.pipe(conflate(5, clock))).toBe('-x---(y|)', {
-          x: aggregate(a),
+          x: leading(a),
           y: aggregate(b),
         });
         expectSubscriptions(source.subscriptions).toBe('^----!');
@@ -335,11 +341,11 @@ describe(conflate.name, () => {
         if (out.length === 1) source.next(echo);
       });
       source.next(first);
-      expect(out).toEqual([aggregate(first)]);
+      expect(out).toEqual([leading(first)]);
       scheduler.maxFrames = 10;
       scheduler.flush();
       sub.unsubscribe();
-      expect(out).toEqual([aggregate(first), aggregate(echo)]);
+      expect(out).toEqual([leading(first), aggregate(echo)]);
     });
 
     it('puts a tick pushed from downstream during a trailing edge into the next window', () => {
@@ -358,7 +364,7 @@ describe(conflate.name, () => {
       scheduler.flush();
       sub.unsubscribe();
       expect(out).toEqual([
-        { at: 0, x: aggregate(t1) },
+        { at: 0, x: leading(t1) },
         { at: 10, x: aggregate(t2) },
         { at: 20, x: aggregate(echo) },
       ]);
@@ -399,7 +405,9 @@ describe(conflate.name, () => {
       const out: Array<{ now: number; trailing: boolean; n: number }> = [];
       const sub = source
         .pipe(conflate(100, clock.ticks$, scheduler))
-        .subscribe((x) => out.push({ now: scheduler.now(), trailing: clock.inTick, n: x.win.n }));
+        .subscribe((x) =>
+          out.push({ now: scheduler.now(), trailing: x.edge === 'trailing', n: x.win.n }),
+        );
       scheduler.schedule(() => source.next(tick(1)), 0);
       scheduler.schedule(() => source.next(tick(2)), 50);
       // The loop blocks for 250 ms: the timer due at 100 fires at 350.
@@ -523,7 +531,7 @@ describe(conflate.name, () => {
       const sub = source.pipe(conflate(windowMs, clock.ticks$, scheduler)).subscribe({
         next: (value) => {
           events.push({ kind: 'emit', k: emissions.length });
-          emissions.push({ at: scheduler.now(), trailing: clock.inTick, value });
+          emissions.push({ at: scheduler.now(), trailing: value.edge === 'trailing', value });
         },
         complete: () => (completedAt = scheduler.now()),
       });
@@ -590,7 +598,8 @@ describe(conflate.name, () => {
           const runs = coveredTicks(ticks, emissions);
           expect(runs.flat()).toHaveLength(ticks.length);
           emissions.forEach((e, k) => {
-            expect(e.value).toEqual(aggregate(...runs[k].map((r) => r.tick)));
+            const covered = aggregate(...runs[k].map((r) => r.tick));
+            expect(e.value).toEqual({ ...covered, edge: e.value.edge });
           });
         }),
       );

@@ -2,10 +2,18 @@ import { Observable, type OperatorFunction, type SchedulerLike, asyncScheduler }
 import type { Tick } from '../shared/market.js';
 import type { QuoteWindow } from '../shared/protocol.js';
 
+/**
+ * Which edge of the window an update is: `leading` = the first tick after a
+ * quiet window, sent at once and alone; `trailing` = the aggregate of a
+ * window, emitted while the tier clock ticks (or when the stream ends).
+ */
+export type Edge = 'leading' | 'trailing';
+
 /** One conflated update: the latest tick plus the summary of every tick it stands for. */
 export interface Conflated {
   last: Tick;
   win: QuoteWindow;
+  edge: Edge;
 }
 
 /**
@@ -63,7 +71,7 @@ export function conflate(
       // State is reset before emitting, so a tick pushed re-entrantly from
       // downstream lands in the next window instead of being lost or doubled.
       const emitPending = (at: number): void => {
-        const out: Conflated = { last: last!, win: { o, h, l, v, n } };
+        const out: Conflated = { last: last!, win: { o, h, l, v, n }, edge: 'trailing' };
         n = 0;
         last = null;
         lastEmitAt = at;
@@ -101,6 +109,7 @@ export function conflate(
                 subscriber.next({
                   last: tick,
                   win: { o: price, h: price, l: price, v: tick.size, n: 1 },
+                  edge: 'leading',
                 });
                 return;
               }

@@ -40,7 +40,8 @@ interface Pipeline {
   readonly symbol: string;
   readonly tier: IntervalTierMs;
   readonly tierState: TierState;
-  refs: number;
+  /** Ids of the clients holding this (symbol, tier): who a fan-out serves. */
+  readonly holders: Set<string>;
   subscription: Subscription | undefined;
 }
 
@@ -124,9 +125,9 @@ export class StreamRegistry implements OnModuleDestroy {
     }
     if (!this.state.has(symbol)) throw new UnknownSymbolError(symbol);
 
-    this.acquire(symbol, tier);
+    this.acquire(clientId, symbol, tier);
     if (previousTier !== undefined) {
-      this.release(symbol, previousTier);
+      this.release(clientId, symbol, previousTier);
     } else {
       this.subscriptions++;
     }
@@ -146,7 +147,7 @@ export class StreamRegistry implements OnModuleDestroy {
     held.delete(symbol);
     if (held.size === 0) this.clients.delete(clientId);
     this.subscriptions--;
-    this.release(symbol, tier);
+    this.release(clientId, symbol, tier);
     return tier;
   }
 
@@ -158,7 +159,7 @@ export class StreamRegistry implements OnModuleDestroy {
     const released: Array<{ symbol: string; tier: IntervalTierMs }> = [];
     for (const [symbol, tier] of held) {
       this.subscriptions--;
-      this.release(symbol, tier);
+      this.release(clientId, symbol, tier);
       released.push({ symbol, tier });
     }
     return released;
@@ -176,6 +177,14 @@ export class StreamRegistry implements OnModuleDestroy {
    */
   heldBy(clientId: string): ReadonlyMap<string, IntervalTierMs> | undefined {
     return this.clients.get(clientId);
+  }
+
+  /**
+   * The live set of clients holding `symbol` at `tier`, not a copy: for the
+   * fan-out's hot path. Undefined when nobody holds it.
+   */
+  holdersOf(symbol: string, tier: IntervalTierMs): ReadonlySet<string> | undefined {
+    return this.pipelines.get(symbol)?.get(tier)?.holders;
   }
 
   /** Clients holding at least one subscription. */
@@ -197,7 +206,7 @@ export class StreamRegistry implements OnModuleDestroy {
     const stats: Array<{ symbol: string; tier: IntervalTierMs; subscribers: number }> = [];
     for (const byTier of this.pipelines.values()) {
       for (const p of byTier.values()) {
-        stats.push({ symbol: p.symbol, tier: p.tier, subscribers: p.refs });
+        stats.push({ symbol: p.symbol, tier: p.tier, subscribers: p.holders.size });
       }
     }
     return stats;
@@ -217,15 +226,21 @@ export class StreamRegistry implements OnModuleDestroy {
     this.sink = undefined;
   }
 
-  private acquire(symbol: string, tier: IntervalTierMs): void {
+  private acquire(clientId: string, symbol: string, tier: IntervalTierMs): void {
     let byTier = this.pipelines.get(symbol);
     const existing = byTier?.get(tier);
     if (existing !== undefined) {
-      existing.refs++;
+      existing.holders.add(clientId);
       return;
     }
     const tierState = this.tierState(tier);
-    const pipeline: Pipeline = { symbol, tier, tierState, refs: 1, subscription: undefined };
+    const pipeline: Pipeline = {
+      symbol,
+      tier,
+      tierState,
+      holders: new Set([clientId]),
+      subscription: undefined,
+    };
     // Subscribe before registering: if symbolTicks$ throws, no half-made pipeline is left behind.
     pipeline.subscription = this.state
       .symbolTicks$(symbol)
@@ -280,11 +295,12 @@ export class StreamRegistry implements OnModuleDestroy {
     }
   }
 
-  private release(symbol: string, tier: IntervalTierMs): void {
+  private release(clientId: string, symbol: string, tier: IntervalTierMs): void {
     const byTier = this.pipelines.get(symbol);
     const pipeline = byTier?.get(tier);
     if (byTier === undefined || pipeline === undefined) return;
-    if (--pipeline.refs > 0) return;
+    pipeline.holders.delete(clientId);
+    if (pipeline.holders.size > 0) return;
     pipeline.subscription?.unsubscribe();
     byTier.delete(tier);
     if (byTier.size === 0) this.pipelines.delete(symbol);
@@ -305,7 +321,7 @@ export class StreamRegistry implements OnModuleDestroy {
     if (session === undefined) return;
     try {
       const quote = buildQuote(update.last, session, update.win);
-      if (pipeline.tierState.clock.inTick) {
+      if (update.edge === 'trailing') {
         // A trailing edge: it goes out with the rest of the tier's window, after the tick.
         pipeline.tierState.batch.push({ symbol: pipeline.symbol, quote });
         return;

@@ -37,8 +37,6 @@ export class TierClock {
    * keeps ticking: one bad flush must not silence the tier for good.
    */
   onAfterTick: ((gridTime: number) => void) | undefined;
-  /** True while a tick is being delivered: emissions now are trailing edges on the grid. */
-  inTick = false;
 
   constructor(
     readonly periodMs: number,
@@ -91,15 +89,12 @@ export class TierClock {
   };
 
   private deliver(gridTime: number): void {
-    this.inTick = true;
     try {
       this.ticks.next(gridTime);
     } catch (err) {
       // Listeners subscribed with plain observers cannot throw here (RxJS
       // reports their errors itself); a raw Subscriber could. Keep ticking.
       reportLater(err);
-    } finally {
-      this.inTick = false;
     }
     try {
       this.onAfterTick?.(gridTime);

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MarketGateway } from '../../src/gateway/market.gateway.js';
+import { SubscriptionHub } from '../../src/fanout/subscription-hub.js';
 import type { Quote, SubscribeAck, WireError } from '../../src/shared/protocol.js';
 import { StreamRegistry } from '../../src/streaming/stream-registry.service.js';
 import {
@@ -227,13 +227,10 @@ describe('MarketGateway (e2e)', () => {
     });
 
     it('spreads a fan-out over event-loop turns without losing, repeating or reordering quotes', async () => {
-      const gateway = t.app.get(MarketGateway);
-      const turns = vi.spyOn(
-        gateway as unknown as { runFanOut(budget: number): void },
-        'runFanOut',
-      );
-      const batches = vi.spyOn(gateway, 'publishBatch');
-      gateway.fanOutSlice = 1; // one client per turn: every batch to several clients is split
+      const hub = t.app.get(SubscriptionHub);
+      const turns = vi.spyOn(hub as unknown as { runFanOut(budget: number): void }, 'runFanOut');
+      const batches = vi.spyOn(hub, 'publishBatch');
+      hub.fanOutSlice = 1; // one client per turn: every batch to several clients is split
       try {
         const clients = await Promise.all(Array.from({ length: 6 }, () => connectClient(t.url)));
         const logs = clients.map(recordQuotes);
@@ -259,7 +256,7 @@ describe('MarketGateway (e2e)', () => {
         const agreeing = lastSeqs.filter((l) => JSON.stringify(l) === JSON.stringify(lastSeqs[0]));
         expect(agreeing.length).toBeGreaterThanOrEqual(5); // one may be mid-window at the cut
       } finally {
-        gateway.fanOutSlice = 2000;
+        hub.fanOutSlice = 2000;
         turns.mockRestore();
         batches.mockRestore();
       }

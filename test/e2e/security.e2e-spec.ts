@@ -140,6 +140,23 @@ describe('Access control (e2e)', () => {
       await t.close();
     });
 
+    it('frees the slot of a handshake Engine.IO fails after admitting it', async () => {
+      // EIO=3 passes allowRequest (which takes the slot), then Engine.IO refuses the version.
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${t.url}/socket.io/?EIO=3&transport=polling`);
+        expect(res.status).toBe(400);
+      }
+      expect(await scrapeMetric(t.url, 'tickstream_transport_connections')).toBe(0);
+      const client = await connectClient(t.url);
+      expect(client.connected).toBe(true);
+      client.disconnect();
+      await waitFor(
+        async () => (await scrapeMetric(t.url, 'tickstream_transport_connections')) === 0,
+        3000,
+        'the slot to be released',
+      );
+    });
+
     it('refuses connections past MAX_CONNECTIONS_PER_IP and frees slots on disconnect', async () => {
       const clients = await Promise.all([1, 2, 3].map(() => connectClient(t.url)));
       const err = await refusal(t.url, {});
