@@ -6,6 +6,8 @@ import { ApiModule } from './api/api.module.js';
 import { type AppConfig, parseConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
+import { setStaticFileHeaders } from './http/http-hardening.js';
+import { WsModule } from './ws/ws.module.js';
 
 /** Built dashboard, relative to this file both in `src/` (tests) and `dist/` (production). */
 export const WEB_DIST = fileURLToPath(new URL('../web/dist', import.meta.url));
@@ -20,12 +22,14 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         GatewayModule,
+        WsModule,
         ApiModule,
         ...(serveWeb
           ? [
               ServeStaticModule.forRoot({
                 rootPath: WEB_DIST,
                 exclude: ['/api/{*path}', '/health', '/metrics', '/socket.io/{*path}'],
+                serveStaticOptions: { setHeaders: setStaticFileHeaders },
               }),
             ]
           : []),

@@ -14,6 +14,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { ControlSessionService, type SessionState } from '../fanout/control-session.service.js';
 import type { CloseReason } from '../fanout/subscriber.js';
+import { settleWithin } from '../fanout/settle-within.js';
 import { SubscriptionHub } from '../fanout/subscription-hub.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import {
@@ -131,13 +132,7 @@ export class MarketGateway
       socket.disconnect();
       socket.conn.close();
     }
-    const budget = Math.min(2000, this.config.shutdownTimeoutMs / 2);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(closed),
-      new Promise((resolve) => (timer = setTimeout(resolve, budget))),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(closed, Math.min(2000, this.config.shutdownTimeoutMs / 2));
   }
 
   @SubscribeMessage('subscribe')

@@ -16,6 +16,8 @@ export class MetricsService implements OnModuleDestroy {
 
   /** Connections currently open on `/market` (set by the gateway). */
   connectedClients = 0;
+  /** Connections currently open on `/ws` (set by the WebSocket endpoint). */
+  wsConnectedClients = 0;
   /**
    * Engine.IO connections holding a per-IP slot (set by the client policy):
    * from the accepted handshake until the transport closes, which can be after
@@ -56,6 +58,14 @@ export class MetricsService implements OnModuleDestroy {
       registers,
       collect() {
         this.set(self.connectedClients);
+      },
+    });
+    new Gauge({
+      name: 'tickstream_ws_connected_clients',
+      help: 'Plain WebSocket connections open on /ws',
+      registers,
+      collect() {
+        this.set(self.wsConnectedClients);
       },
     });
     new Gauge({

@@ -119,11 +119,13 @@ export function metricSample(text: string, name: string, labels = ''): number | 
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-/** Scrapes `/metrics` once and reads one sample. */
+/** Scrapes `/metrics` once (with `token` when the app runs with AUTH_TOKENS) and reads one sample. */
 export async function scrapeMetric(
   url: string,
   name: string,
   labels = '',
+  token?: string,
 ): Promise<number | undefined> {
-  return metricSample(await (await fetch(`${url}/metrics`)).text(), name, labels);
+  const headers = token ? { Authorization: `Bearer ${token}` } : undefined;
+  return metricSample(await (await fetch(`${url}/metrics`, { headers })).text(), name, labels);
 }

@@ -1,0 +1,74 @@
+import type WebSocket from 'ws';
+import type { Backlog, CloseReason, Subscriber } from '../fanout/subscriber.js';
+import { encodeWsQuotesFrame, WS_CLOSE, type WsServerMessage } from '../shared/ws-protocol.js';
+
+/** `ws`'s WebSocket.OPEN. */
+const OPEN = 1;
+
+/** ws's TCP socket (a private field, stable across ws 8.x; see the canary spec). */
+type WithTcp = { _socket?: { resetAndDestroy?: () => void; destroy(): void } };
+
+/**
+ * A `/ws` connection as the hub sees it. The backlog is ws's send buffer
+ * (`bufferedAmount`: bytes accepted by `send` and not yet handed to the
+ * kernel); frames sent since it was last empty bound the frames in it.
+ */
+export class WsSubscriber implements Subscriber {
+  private framesSinceEmpty = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly ws: WebSocket,
+    /** Tells the endpoint why the server ends the connection, for the disconnect metric. */
+    private readonly onClose: (reason: CloseReason) => void,
+  ) {}
+
+  backlog(): Backlog {
+    const bytes = this.ws.bufferedAmount;
+    return { packets: bytes > 0 ? this.framesSinceEmpty : 0, bytes };
+  }
+
+  isOverBacklog(maxPackets: number, maxBytes: number): boolean {
+    const bytes = this.ws.bufferedAmount;
+    if (bytes === 0) return false;
+    return bytes >= maxBytes || this.framesSinceEmpty >= maxPackets;
+  }
+
+  sendQuotes(pieces: readonly string[]): void {
+    this.sendText(encodeWsQuotesFrame(pieces));
+  }
+
+  /** Sends one protocol message (control traffic: welcome, acks, exceptions, pongs). */
+  send(message: WsServerMessage): void {
+    this.sendText(JSON.stringify(message));
+  }
+
+  /**
+   * A slow consumer gets 4009 and its TCP connection reset at once, so the
+   * kernel drops what it queued for a peer that stopped reading (a close
+   * handshake would wait behind that queue for minutes). A rate-limit
+   * offender gets 4008; a shutdown its notice and 1001, gracefully.
+   */
+  close(reason: CloseReason, message: string): void {
+    this.onClose(reason);
+    if (reason === 'slow_client') {
+      const tcp = (this.ws as unknown as WithTcp)._socket;
+      this.ws.close(WS_CLOSE.SLOW_CONSUMER, 'slow consumer');
+      if (tcp?.resetAndDestroy) tcp.resetAndDestroy();
+      else this.ws.terminate();
+      return;
+    }
+    if (reason === 'rate_limit') {
+      this.ws.close(WS_CLOSE.RATE_LIMITED, message.slice(0, 120));
+      return;
+    }
+    this.send({ type: 'shutdown', reason: message });
+    this.ws.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
+  }
+
+  private sendText(text: string): void {
+    if (this.ws.readyState !== OPEN) return;
+    this.framesSinceEmpty = this.ws.bufferedAmount > 0 ? this.framesSinceEmpty + 1 : 1;
+    this.ws.send(text);
+  }
+}

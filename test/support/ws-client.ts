@@ -1,0 +1,111 @@
+import WebSocket from 'ws';
+import type { WsServerMessage } from '../../src/shared/ws-protocol.js';
+import { waitFor } from './test-app.js';
+
+const open = new Set<WsClient>();
+
+/** A plain `ws` client of `/ws` that keeps every message it receives, parsed. */
+export class WsClient {
+  readonly messages: WsServerMessage[] = [];
+  closed: { code: number; reason: string } | undefined;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) =>
+      this.messages.push(JSON.parse(data.toString('utf8')) as WsServerMessage),
+    );
+    ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
+    ws.on('error', () => undefined);
+  }
+
+  /** Opens `ws://…/ws` (with `query` and `headers`) and waits for the welcome. */
+  static async connect(
+    httpUrl: string,
+    options: { query?: string; headers?: Record<string, string> } = {},
+  ): Promise<WsClient> {
+    const url = `${httpUrl.replace(/^http/, 'ws')}/ws${options.query ? `?${options.query}` : ''}`;
+    const ws = new WebSocket(url, { headers: options.headers, perMessageDeflate: false });
+    const client = new WsClient(ws);
+    open.add(client);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    await client.next('welcome');
+    return client;
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** Messages of one type received so far. */
+  of<T extends WsServerMessage['type']>(type: T): Extract<WsServerMessage, { type: T }>[] {
+    return this.messages.filter((m): m is Extract<WsServerMessage, { type: T }> => m.type === type);
+  }
+
+  /** Resolves with the first message of `type` received at or after index `from`. */
+  async next<T extends WsServerMessage['type']>(
+    type: T,
+    from = 0,
+    timeoutMs = 3000,
+  ): Promise<Extract<WsServerMessage, { type: T }>> {
+    let found: WsServerMessage | undefined;
+    await waitFor(
+      () => (found = this.messages.slice(from).find((m) => m.type === type)) !== undefined,
+      timeoutMs,
+      `a "${type}" message`,
+    );
+    return found as Extract<WsServerMessage, { type: T }>;
+  }
+
+  /** Sends a request with `id` and resolves with its ack. */
+  async request(message: Record<string, unknown>, id: number | string = (Math.random() * 1e9) | 0) {
+    const from = this.messages.length;
+    this.send({ ...message, id });
+    await waitFor(
+      () => this.messages.slice(from).some((m) => m.type === 'ack' && m.id === id),
+      3000,
+      `the ack of ${String(id)}`,
+    );
+    return this.messages.slice(from).find((m) => m.type === 'ack' && m.id === id) as Extract<
+      WsServerMessage,
+      { type: 'ack' }
+    >;
+  }
+
+  async waitForClose(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    await waitFor(() => this.closed !== undefined, timeoutMs, 'the WebSocket to close');
+    return this.closed!;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Closes every client opened with {@link WsClient.connect}. */
+export function closeAllWsClients(): void {
+  for (const c of open) c.ws.terminate();
+  open.clear();
+}
+
+/** The HTTP status an upgrade to `/ws` is refused with, or 101 when it is accepted. */
+export function upgradeStatus(
+  httpUrl: string,
+  options: { query?: string; headers?: Record<string, string> } = {},
+): Promise<number> {
+  const url = `${httpUrl.replace(/^http/, 'ws')}/ws${options.query ? `?${options.query}` : ''}`;
+  const ws = new WebSocket(url, { headers: options.headers });
+  return new Promise((resolve) => {
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', () => resolve(0));
+  });
+}
