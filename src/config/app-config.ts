@@ -46,6 +46,10 @@ export interface AppConfig {
   trustProxy: TrustedProxy[];
   /** Time a new connection has to join the namespace before it is closed. */
   handshakeTimeoutMs: number;
+  /** Heartbeat period of both transports. */
+  pingIntervalMs: number;
+  /** Socket.IO's wait for a pong. */
+  pingTimeoutMs: number;
   /** Outbound packets queued for one client (in Engine.IO and in its WebSocket send buffer) above which its updates are skipped. */
   slowClientMaxQueue: number;
   /** Outbound bytes queued for one client above which its updates are skipped. */
@@ -149,6 +153,18 @@ export const CONFIG_DOCS: { key: string; default: string; description: string }[
     key: 'HANDSHAKE_TIMEOUT_MS',
     default: '10000',
     description: 'Time a new connection has to join `/market` before it is closed.',
+  },
+  {
+    key: 'PING_INTERVAL_MS',
+    default: '10000',
+    description:
+      'Heartbeat: the server pings every connection this often (Socket.IO and `/ws`). Keep it below any proxy read timeout.',
+  },
+  {
+    key: 'PING_TIMEOUT_MS',
+    default: '10000',
+    description:
+      "A Socket.IO connection that has not answered a ping within this time is closed and reset; a `/ws` connection that has not answered the previous round's ping by the next one. A client that stops reading is so cut off within about 20 s at the defaults.",
   },
   {
     key: 'SLOW_CLIENT_MAX_QUEUE',
@@ -263,6 +279,8 @@ export function parseConfig(env: Env): AppConfig {
       );
   }
   const handshakeTimeoutMs = int('HANDSHAKE_TIMEOUT_MS', 10_000, 100, 600_000);
+  const pingIntervalMs = int('PING_INTERVAL_MS', 10_000, 500, 300_000);
+  const pingTimeoutMs = int('PING_TIMEOUT_MS', 10_000, 500, 300_000);
   const slowClientMaxQueue = int('SLOW_CLIENT_MAX_QUEUE', 1000, 10, 1_000_000);
   const slowClientMaxBytes = int('SLOW_CLIENT_MAX_BYTES', 1_048_576, 4096, 1_073_741_824);
   const slowClientGraceMs = int('SLOW_CLIENT_GRACE_MS', 10_000, 100, 600_000);
@@ -290,6 +308,8 @@ export function parseConfig(env: Env): AppConfig {
     maxConnectionsPerIp,
     trustProxy,
     handshakeTimeoutMs,
+    pingIntervalMs,
+    pingTimeoutMs,
     slowClientMaxQueue,
     slowClientMaxBytes,
     slowClientGraceMs,

@@ -33,6 +33,9 @@ export class MarketIoAdapter extends IoAdapter {
       httpCompression: false,
       serveClient: false,
       connectTimeout: this.config.handshakeTimeoutMs,
+      // Socket.IO's 25 s + 20 s let a peer that stopped reading hold its send queue for 45 s.
+      pingInterval: this.config.pingIntervalMs,
+      pingTimeout: this.config.pingTimeoutMs,
       // Origin and per-IP checks on every new handshake (polling or direct WebSocket).
       allowRequest: (
         req: IncomingMessage,

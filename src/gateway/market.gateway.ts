@@ -26,7 +26,7 @@ import {
   type WireError,
 } from '../shared/protocol.js';
 import { ClientPolicyService } from './client-policy.service.js';
-import { socketsInNamespaceOnConnection } from './socket-internals.js';
+import { resetTcp, socketsInNamespaceOnConnection } from './socket-internals.js';
 import { SocketIoSubscriber } from './socket-io.subscriber.js';
 import { BadRequestException } from './wire-errors.js';
 
@@ -110,6 +110,8 @@ export class MarketGateway
 
   handleDisconnect(client: MarketSocket, reason?: string): void {
     this.metrics.connectedClients--;
+    // A peer that stopped answering pings has most likely stopped reading: reset.
+    if (reason === 'ping timeout') resetTcp(client);
     this.metrics.disconnects.inc({
       reason: (client.data.disconnectReason ?? reason ?? 'unknown').replace(/\s+/g, '_'),
     });

@@ -137,9 +137,18 @@ export function isOverBacklog(socket: Socket, maxPackets: number, maxBytes: numb
  * long as the peer keeps its window closed.
  */
 export function cutOffConnection(socket: Socket): void {
-  const conn = socket.conn as unknown as EngineConn;
-  const tcp = rawWebSocket(conn)?._socket;
-  conn.close(true);
+  (socket.conn as unknown as EngineConn).close(true);
+  resetTcp(socket);
+}
+
+/**
+ * Resets (RST) the TCP connection under a websocket transport, dropping
+ * whatever the kernel still queues for the peer. For a connection Engine.IO
+ * already closed because the peer stopped answering pings: its close frame
+ * sits behind that queue, and ws would wait up to 30 s for the peer's.
+ */
+export function resetTcp(socket: Socket): void {
+  const tcp = rawWebSocket(socket.conn as unknown as EngineConn)?._socket;
   if (tcp?.resetAndDestroy) tcp.resetAndDestroy();
   else tcp?.destroy();
 }

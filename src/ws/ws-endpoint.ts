@@ -22,13 +22,6 @@ import { WS_CLOSE, WS_PATH } from '../shared/ws-protocol.js';
 import { type WsInbound, parseWsMessage } from './ws-messages.js';
 import { WsSubscriber } from './ws.subscriber.js';
 
-/**
- * Server pings every this often; a connection that answered none of the
- * previous interval's is terminated, so a dead or stalled peer goes within
- * 2 × 20 s. One timer for all connections.
- */
-export const WS_PING_INTERVAL_MS = 20_000;
-
 /** One open `/ws` connection. */
 interface WsConnection {
   readonly ws: WebSocket;
@@ -133,7 +126,9 @@ export class WsEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
     this.connections.add(connection);
     this.metrics.wsConnectedClients++;
     this.hub.attach(connection.subscriber);
-    this.heartbeat ??= setInterval(() => this.ping(), WS_PING_INTERVAL_MS).unref();
+    // One timer for every connection (PING_INTERVAL_MS): a dead or stalled peer goes
+    // within two rounds.
+    this.heartbeat ??= setInterval(() => this.ping(), this.config.pingIntervalMs).unref();
 
     ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
     ws.on('pong', () => (connection.alive = true));
@@ -201,7 +196,7 @@ export class WsEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
     for (const c of this.connections) {
       if (!c.alive) {
         c.reason = 'ping_timeout';
-        c.ws.terminate();
+        c.subscriber.reset();
         continue;
       }
       c.alive = false;

@@ -52,10 +52,8 @@ export class WsSubscriber implements Subscriber {
   close(reason: CloseReason, message: string): void {
     this.onClose(reason);
     if (reason === 'slow_client') {
-      const tcp = (this.ws as unknown as WithTcp)._socket;
       this.ws.close(WS_CLOSE.SLOW_CONSUMER, 'slow consumer');
-      if (tcp?.resetAndDestroy) tcp.resetAndDestroy();
-      else this.ws.terminate();
+      this.reset();
       return;
     }
     if (reason === 'rate_limit') {
@@ -64,6 +62,13 @@ export class WsSubscriber implements Subscriber {
     }
     this.send({ type: 'shutdown', reason: message });
     this.ws.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
+  }
+
+  /** Drops the connection with a TCP reset: the kernel discards what it queued for the peer. */
+  reset(): void {
+    const tcp = (this.ws as unknown as WithTcp)._socket;
+    if (tcp?.resetAndDestroy) tcp.resetAndDestroy();
+    else this.ws.terminate();
   }
 
   private sendText(text: string): void {

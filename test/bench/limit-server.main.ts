@@ -19,7 +19,9 @@ import {
 } from '../support/socket-io-codec.js';
 import { ReferenceMarket } from './reference-market.js';
 
-const PING_INTERVAL_MS = 25_000;
+/** The same heartbeat as tickstream's defaults (PING_INTERVAL_MS / PING_TIMEOUT_MS), so both do the same work. */
+const PING_INTERVAL_MS = 10_000;
+const PING_TIMEOUT_MS = 10_000;
 
 const market = new ReferenceMarket();
 const { config } = market;
@@ -128,7 +130,7 @@ wss.on('connection', (ws) => {
         sid,
         upgrades: [],
         pingInterval: PING_INTERVAL_MS,
-        pingTimeout: 20_000,
+        pingTimeout: PING_TIMEOUT_MS,
         maxPayload: 1e6,
       }),
   );

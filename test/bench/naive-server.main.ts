@@ -19,6 +19,9 @@ const io = new Server(http, {
   perMessageDeflate: false,
   serveClient: false,
   maxHttpBufferSize: config.maxPayloadBytes,
+  // tickstream's heartbeat, so every server does the same work.
+  pingInterval: config.pingIntervalMs,
+  pingTimeout: config.pingTimeoutMs,
 });
 
 /** Per symbol slot: the sockets subscribed to it. */
