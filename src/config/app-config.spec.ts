@@ -23,6 +23,8 @@ describe(parseConfig.name, () => {
       maxConnectionsPerIp: 200,
       trustProxy: [],
       handshakeTimeoutMs: 10_000,
+      pingIntervalMs: 10_000,
+      pingTimeoutMs: 10_000,
       slowClientMaxQueue: 1000,
       slowClientMaxBytes: 1_048_576,
       slowClientGraceMs: 10_000,
