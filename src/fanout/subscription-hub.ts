@@ -7,6 +7,7 @@ import {
   StreamRegistry,
   type TierUpdate,
 } from '../streaming/stream-registry.service.js';
+import { ThrottledErrorLog } from '../streaming/throttled-error-log.js';
 import type { CloseReason, Subscriber } from './subscriber.js';
 
 /**
@@ -16,8 +17,6 @@ import type { CloseReason, Subscriber } from './subscriber.js';
 const FAN_OUT_SLICE = 2000;
 /** How often congested subscribers are re-checked: one timer for the whole server. */
 const SWEEP_INTERVAL_MS = 250;
-/** Fan-out failures are logged at most this often (they can come at the frame rate). */
-const ERROR_LOG_PERIOD_MS = 10_000;
 
 /** One batch being fanned out: its tier, symbol → JSON, and the subscribers still to serve. */
 interface FanOutJob {
@@ -73,8 +72,7 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
   /** Subscribers over the outbound cap: the only ones the sweep looks at. */
   private readonly congested = new Set<Entry>();
   private sweepTimer: NodeJS.Timeout | undefined;
-  private lastErrorLogAt = Number.NEGATIVE_INFINITY;
-  private errorsUnlogged = 0;
+  private readonly errorLog = new ThrottledErrorLog(this.logger);
 
   constructor(
     private readonly registry: StreamRegistry,
@@ -357,18 +355,6 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
 
   private failed(what: string, err: unknown): void {
     this.metrics.fanOutErrors++;
-    const now = Date.now();
-    if (now - this.lastErrorLogAt < ERROR_LOG_PERIOD_MS) {
-      this.errorsUnlogged++;
-      return;
-    }
-    const suppressed = this.errorsUnlogged;
-    this.lastErrorLogAt = now;
-    this.errorsUnlogged = 0;
-    this.logger.error(
-      `${what} failed` +
-        (suppressed > 0 ? ` (${suppressed} more failure(s) since the last report)` : ''),
-      err instanceof Error ? err.stack : String(err),
-    );
+    this.errorLog.report(`${what} failed`, err, Date.now());
   }
 }

@@ -6,6 +6,7 @@ import { buildQuote } from '../market/quote.js';
 import { UnknownSymbolError } from '../market/unknown-symbol.error.js';
 import { INTERVAL_TIERS_MS, type IntervalTierMs, type Quote } from '../shared/protocol.js';
 import { type Conflated, conflate } from './conflate.operator.js';
+import { ThrottledErrorLog } from './throttled-error-log.js';
 import { TierClock } from './tier-clock.js';
 import { RegistryClosedError } from './registry-closed.error.js';
 
@@ -46,13 +47,6 @@ interface Pipeline {
 }
 
 /**
- * A failing sink must not flood the log at the quote rate (symbols × tiers
- * updates per window), so failures are logged at most once per this period,
- * with the count of those suppressed in between.
- */
-const SINK_ERROR_LOG_PERIOD_MS = 10_000;
-
-/**
  * Owns client → symbol subscriptions and one conflation pipeline per
  * (symbol, tier), reference counted by the clients holding it. RxJS work and
  * quote building grow with symbols × tiers, never with clients: a thousand
@@ -78,8 +72,7 @@ export class StreamRegistry implements OnModuleDestroy {
   private published = 0;
   private absorbed = 0;
   private sinkFailures = 0;
-  private sinkFailuresUnlogged = 0;
-  private lastSinkFailureLogAt = Number.NEGATIVE_INFINITY;
+  private readonly errorLog = new ThrottledErrorLog(this.logger);
 
   constructor(
     @Inject(MarketStateService) private readonly state: MarketStateReader,
@@ -335,18 +328,6 @@ export class StreamRegistry implements OnModuleDestroy {
 
   private sinkFailed(what: string, err: unknown): void {
     this.sinkFailures++;
-    const now = this.scheduler.now();
-    if (now - this.lastSinkFailureLogAt < SINK_ERROR_LOG_PERIOD_MS) {
-      this.sinkFailuresUnlogged++;
-      return;
-    }
-    const suppressed = this.sinkFailuresUnlogged;
-    this.lastSinkFailureLogAt = now;
-    this.sinkFailuresUnlogged = 0;
-    this.logger.error(
-      `publishing ${what} failed` +
-        (suppressed > 0 ? ` (${suppressed} more failure(s) since the last report)` : ''),
-      err instanceof Error ? err.stack : String(err),
-    );
+    this.errorLog.report(`publishing ${what} failed`, err, this.scheduler.now());
   }
 }
