@@ -91,6 +91,11 @@ describe('Slow consumer (e2e)', () => {
       SLOW_CLIENT_MAX_QUEUE: String(MAX_QUEUE),
       SLOW_CLIENT_GRACE_MS: String(GRACE_MS),
       MAX_SYMBOLS_PER_CLIENT: '1000',
+      // Under test here is the backlog cap, not the heartbeat: at the default 10 s + 10 s a
+      // ping timeout can cut the stalled client first when the kernel buffers fill slowly
+      // (a loaded machine). stalled-reader.e2e-spec.ts covers the defaults.
+      PING_INTERVAL_MS: '120000',
+      PING_TIMEOUT_MS: '120000',
       // The recovery case fills the pipe with large acks; the rate limiter is not under test here.
       RATE_LIMIT_PER_SEC: '1000',
       RATE_LIMIT_BURST: '1000',
