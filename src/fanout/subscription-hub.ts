@@ -8,7 +8,7 @@ import {
   type TierUpdate,
 } from '../streaming/stream-registry.service.js';
 import { ThrottledErrorLog } from '../streaming/throttled-error-log.js';
-import type { CloseReason, Subscriber } from './subscriber.js';
+import type { Subscriber } from './subscriber.js';
 
 /**
  * Subscribers served per event-loop turn by one fan-out (~25 µs each): a large
@@ -97,16 +97,6 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
     this.registry.releaseClient(id);
   }
 
-  /** Connections attached. */
-  get size(): number {
-    return this.entries.size;
-  }
-
-  /** Every attached subscriber (a copy: for shutdown notices). */
-  subscribers(): Subscriber[] {
-    return [...this.entries.values()].map((e) => e.subscriber);
-  }
-
   /**
    * Subscribes (or moves) a client to `symbol` at `tier`; see
    * {@link StreamRegistry.subscribe}. Only attached subscribers may hold symbols.
@@ -174,14 +164,6 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
     this.runFanOut(Number.POSITIVE_INFINITY);
     this.fanOut.push({ tier, json, recipients: targets.values(), publishedAt: performance.now() });
     this.runFanOut(this.fanOutSlice);
-  }
-
-  /** Ends every connection (graceful shutdown); transports send their notice first. */
-  closeAll(reason: CloseReason, message: string): void {
-    this.cancelDeferred();
-    for (const { subscriber } of [...this.entries.values()]) {
-      this.guard(`closing ${subscriber.id}`, () => subscriber.close(reason, message));
-    }
   }
 
   onModuleDestroy(): void {
