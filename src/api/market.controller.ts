@@ -3,7 +3,7 @@ import { MarketStateService } from '../market/market-state.service.js';
 import type { HistoryResponse, SymbolInfo } from '../shared/market.js';
 import type { Quote } from '../shared/protocol.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
-import { parseLimit, parseResolution, parseSymbolParam, parseSymbolsQuery } from './api-queries.js';
+import { parseHistoryQuery, parseQuotesQuery, parseSymbolParam } from './api-queries.js';
 
 /** Read-only market data over HTTP: the universe, latest quotes and candle history. */
 @Controller('api')
@@ -17,9 +17,8 @@ export class MarketController {
   }
 
   @Get('quotes')
-  quotes(@Query('symbols') symbolsQuery: unknown): Quote[] {
-    const symbols =
-      parseSymbolsQuery(symbolsQuery) ?? this.state.instruments().map((i) => i.symbol);
+  quotes(@Query() query: unknown): Quote[] {
+    const symbols = parseQuotesQuery(query) ?? this.state.instruments().map((i) => i.symbol);
     const unknown = symbols.filter((s) => !this.state.has(s));
     if (unknown.length > 0) {
       throw new NotFoundException(`unknown symbol(s): ${unknown.join(', ')}`);
@@ -31,14 +30,9 @@ export class MarketController {
   }
 
   @Get('history/:symbol')
-  history(
-    @Param('symbol') symbolParam: string,
-    @Query('resolution') resolutionQuery: unknown,
-    @Query('limit') limitQuery: unknown,
-  ): HistoryResponse {
+  history(@Param('symbol') symbolParam: string, @Query() query: unknown): HistoryResponse {
     const symbol = parseSymbolParam(symbolParam);
-    const resolution = parseResolution(resolutionQuery);
-    const limit = parseLimit(limitQuery, resolution);
+    const { resolution, limit } = parseHistoryQuery(query);
     if (!this.state.has(symbol)) throw new NotFoundException(`unknown symbol: ${symbol}`);
     return { symbol, resolution, candles: this.state.candles(symbol, resolution, limit) };
   }

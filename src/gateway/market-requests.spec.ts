@@ -38,6 +38,21 @@ describe(parseSubscribeRequest.name, () => {
     expect(() => parseSubscribeRequest(body)).toThrow(BadRequestException);
   });
 
+  it.each([
+    ['AAPL', 'subscribe expects an object { symbols: string[], intervalMs?: number }'],
+    [{}, '"symbols" is required'],
+    [{ symbols: [] }, '"symbols" must be a non-empty array of strings'],
+    [{ symbols: ['A', 7] }, '"symbols[1]" must be a string'],
+    [
+      { symbols: ['A', 'SECRET^TOKEN'] },
+      `"symbols[1]" is not a ticker symbol (1-12 letters, digits, '.' or '-')`,
+    ],
+    [{ symbols: ['A'], intervalMs: '100' }, '"intervalMs" must be a finite number of milliseconds'],
+    [{ symbols: ['A'], intervalMs: -5 }, '"intervalMs" must be greater than 0'],
+  ])('words the first problem of %j from the field and the rule', (body, message) => {
+    expect(() => parseSubscribeRequest(body)).toThrow(new BadRequestException(message));
+  });
+
   it('either parses or throws BadRequestException for any JSON, never echoing it', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (body) => {

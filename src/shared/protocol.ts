@@ -4,8 +4,21 @@
  * Imported by the Socket.IO gateway, the REST controllers, the e2e tests and
  * the browser dashboard (which bundles the constants and `toIntervalTier`).
  * Nothing here may import Nest, Node or DOM APIs: it must compile in every one
- * of those places. Symbol syntax lives in `symbols.ts`.
+ * of those places. Symbol syntax lives in `symbols.ts`, the payloads' schemas
+ * in `protocol.schema.ts`.
  */
+import type * as v from 'valibot';
+import type {
+  QuoteSchema,
+  QuoteWindowSchema,
+  RejectedSymbolSchema,
+  ShutdownNoticeSchema,
+  SubscribeAckSchema,
+  SubscribeRequestSchema,
+  UnsubscribeAckSchema,
+  UnsubscribeRequestSchema,
+  WireErrorSchema,
+} from './protocol.schema.js';
 
 /** Socket.IO namespace that carries market data. */
 export const MARKET_NAMESPACE = '/market';
@@ -30,73 +43,20 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export interface WireError {
-  code: ErrorCode;
-  message: string;
-}
-
+// The payload types come from the schemas (protocol.schema.ts), the one declaration of every
+// field; `import type` keeps valibot out of bundles that only need these constants.
+export type WireError = v.InferOutput<typeof WireErrorSchema>;
 /** Conflation window summary: open, high, low, volume and tick count of the window. */
-export interface QuoteWindow {
-  o: number;
-  h: number;
-  l: number;
-  v: number;
-  n: number;
-}
-
+export type QuoteWindow = v.InferOutput<typeof QuoteWindowSchema>;
 /** One symbol's state as sent to clients, conflated over the client's window. */
-export interface Quote {
-  symbol: string;
-  price: number;
-  bid: number;
-  ask: number;
-  /** ms since epoch of the last tick included. */
-  ts: number;
-  /** Per symbol, strictly increasing; the same tick has the same seq for every client. */
-  seq: number;
-  /** Session (day) values. */
-  open: number;
-  high: number;
-  low: number;
-  prevClose: number;
-  change: number;
-  changePct: number;
-  volume: number;
-  /** This window. In a subscribe snapshot (no window yet) n = 0, v = 0 and o = h = l = price. */
-  win: QuoteWindow;
-}
-
-export interface SubscribeRequest {
-  symbols: string[];
-  intervalMs?: number;
-}
-
-export interface UnsubscribeRequest {
-  symbols: string[];
-}
-
-export interface RejectedSymbol {
-  symbol: string;
-  code: ErrorCode;
-  message: string;
-}
-
-export type SubscribeAck =
-  | {
-      ok: true;
-      intervalMs: number;
-      snapshot: Quote[];
-      rejected: RejectedSymbol[];
-      /**
-       * Identifies the feed run. `seq` only compares within one epoch: a new
-       * epoch after a reconnect means the server restarted (sequences began
-       * again), while the same epoch with a jump in `seq` is conflation.
-       */
-      epoch: string;
-    }
-  | { ok: false; error: WireError };
-
-export type UnsubscribeAck = { ok: true; unsubscribed: string[] } | { ok: false; error: WireError };
+export type Quote = v.InferOutput<typeof QuoteSchema>;
+/** What a client sends; the server answers symbols upper-case and de-duplicated. */
+export type SubscribeRequest = v.InferInput<typeof SubscribeRequestSchema>;
+export type UnsubscribeRequest = v.InferInput<typeof UnsubscribeRequestSchema>;
+export type RejectedSymbol = v.InferOutput<typeof RejectedSymbolSchema>;
+export type SubscribeAck = v.InferOutput<typeof SubscribeAckSchema>;
+export type UnsubscribeAck = v.InferOutput<typeof UnsubscribeAckSchema>;
+export type ShutdownNotice = v.InferOutput<typeof ShutdownNoticeSchema>;
 
 export interface ServerToClientEvents {
   /** One or more symbols, each conflated over that client's window. */
@@ -105,10 +65,6 @@ export interface ServerToClientEvents {
   exception: (error: WireError) => void;
   /** The server is going away (restart or shutdown); reconnect after a short delay. */
   shutdown: (notice: ShutdownNotice) => void;
-}
-
-export interface ShutdownNotice {
-  reason: string;
 }
 
 export interface ClientToServerEvents {

@@ -4,92 +4,43 @@
  * Socket.IO namespace (see protocol.ts); only the envelope differs, so any
  * WebSocket client in any language can use it. No Nest, Node or DOM imports.
  */
+import type * as v from 'valibot';
 import type {
-  IntervalTierMs,
-  Quote,
-  SubscribeAck,
-  SubscribeRequest,
-  UnsubscribeAck,
-  UnsubscribeRequest,
-  WireError,
-} from './protocol.js';
+  WsAckMessageSchema,
+  WsExceptionMessageSchema,
+  WsPingMessageSchema,
+  WsPongMessageSchema,
+  WsQuotesMessageSchema,
+  WsRequestIdSchema,
+  WsServerMessageSchema,
+  WsShutdownMessageSchema,
+  WsSubscribeMessageSchema,
+  WsUnsubscribeMessageSchema,
+  WsWelcomeMessageSchema,
+} from './ws-protocol.schema.js';
 
 /** Path of the plain WebSocket endpoint, on the same port as HTTP and Socket.IO. */
 export const WS_PATH = '/ws';
 
-/**
- * A request id: an integer, or 1–64 letters, digits, `_` or `-`. Echoed on the
- * answer so a client can match it; anything else is BAD_REQUEST.
- */
-export type WsRequestId = number | string;
-export const WS_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** Whether a value is a valid request id. */
-export function isWsRequestId(value: unknown): value is WsRequestId {
-  return (
-    (typeof value === 'number' && Number.isSafeInteger(value)) ||
-    (typeof value === 'string' && WS_ID_PATTERN.test(value))
-  );
-}
-
-// ---- client -> server -------------------------------------------------------------------------
-
-export interface WsSubscribeMessage extends SubscribeRequest {
-  type: 'subscribe';
-  id?: WsRequestId;
-}
-export interface WsUnsubscribeMessage extends UnsubscribeRequest {
-  type: 'unsubscribe';
-  id?: WsRequestId;
-}
-export interface WsPingMessage {
-  type: 'ping';
-  id?: WsRequestId;
-}
+// The message types come from the schemas (ws-protocol.schema.ts).
+export type WsRequestId = v.InferOutput<typeof WsRequestIdSchema>;
+export type WsSubscribeMessage = v.InferInput<typeof WsSubscribeMessageSchema>;
+export type WsUnsubscribeMessage = v.InferInput<typeof WsUnsubscribeMessageSchema>;
+export type WsPingMessage = v.InferInput<typeof WsPingMessageSchema>;
 export type WsClientMessage = WsSubscribeMessage | WsUnsubscribeMessage | WsPingMessage;
 
-// ---- server -> client -------------------------------------------------------------------------
-
 /** The first frame of every connection. */
-export interface WsWelcomeMessage {
-  type: 'welcome';
-  /** Feed run: sequences restart when it changes (as `SubscribeAck.epoch`). */
-  epoch: string;
-  tiers: readonly IntervalTierMs[];
-  /** Symbols one connection may hold. */
-  maxSymbols: number;
-  /** Server wall clock, ms since the epoch. */
-  serverTime: number;
-}
+export type WsWelcomeMessage = v.InferOutput<typeof WsWelcomeMessageSchema>;
 /** The answer to a request that carried an `id`: exactly the Socket.IO ack's fields. */
-export type WsAckMessage = { type: 'ack'; id: WsRequestId } & (SubscribeAck | UnsubscribeAck);
+export type WsAckMessage = v.InferOutput<typeof WsAckMessageSchema>;
 /** One frame per client per window: every symbol of the window the client holds. */
-export interface WsQuotesMessage {
-  type: 'quotes';
-  data: Quote[];
-}
+export type WsQuotesMessage = v.InferOutput<typeof WsQuotesMessageSchema>;
 /** A rejected request (with or without an `id`); never echoes the payload. */
-export interface WsExceptionMessage {
-  type: 'exception';
-  id?: WsRequestId;
-  error: WireError;
-}
-export interface WsPongMessage {
-  type: 'pong';
-  id?: WsRequestId;
-}
+export type WsExceptionMessage = v.InferOutput<typeof WsExceptionMessageSchema>;
+export type WsPongMessage = v.InferOutput<typeof WsPongMessageSchema>;
 /** Sent before the server closes every connection with 1001 on a graceful shutdown. */
-export interface WsShutdownMessage {
-  type: 'shutdown';
-  reason: string;
-}
-export type WsServerMessage =
-  | WsWelcomeMessage
-  | WsAckMessage
-  | WsQuotesMessage
-  | WsExceptionMessage
-  | WsPongMessage
-  | WsShutdownMessage;
+export type WsShutdownMessage = v.InferOutput<typeof WsShutdownMessageSchema>;
+export type WsServerMessage = v.InferOutput<typeof WsServerMessageSchema>;
 
 /** Close codes the server uses (RFC 6455 §7.4 and the 4000–4999 private range). */
 export const WS_CLOSE = {

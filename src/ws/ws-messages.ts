@@ -1,5 +1,12 @@
+import * as v from 'valibot';
 import { BadRequestException } from '../gateway/wire-errors.js';
-import { isWsRequestId, type WsRequestId } from '../shared/ws-protocol.js';
+import { describeIssue, UNTRUSTED_INPUT } from '../shared/protocol.schema.js';
+import type { WsRequestId } from '../shared/ws-protocol.js';
+import {
+  WS_NOT_AN_OBJECT,
+  WsEnvelopeSchema,
+  WsRequestIdSchema,
+} from '../shared/ws-protocol.schema.js';
 
 /** A decoded `/ws` request: its type, its id if any, and the whole object for the session. */
 export type WsInbound =
@@ -11,12 +18,11 @@ export type WsParsed =
   /** Refused; `id` is set when the frame carried a valid one, to answer with. */
   | { ok: false; error: BadRequestException; id?: WsRequestId };
 
-const TYPES = new Set(['subscribe', 'unsubscribe', 'ping']);
-
 /**
  * Decodes one text frame. Everything a client sends is untrusted: the frame
- * must be a JSON object with a known `type` and, if present, a valid `id`.
- * Error messages name the field, never the value.
+ * must be a JSON object with a known `type` and, if present, a valid `id`
+ * ({@link WsEnvelopeSchema}); the payload's own fields are the control
+ * session's to check. Error messages name the field, never the value.
  */
 export function parseWsMessage(text: string): WsParsed {
   let value: unknown;
@@ -26,26 +32,19 @@ export function parseWsMessage(text: string): WsParsed {
     return { ok: false, error: new BadRequestException('the frame is not valid JSON') };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: new BadRequestException(WS_NOT_AN_OBJECT) };
+  }
+  const envelope = v.safeParse(WsEnvelopeSchema, value, UNTRUSTED_INPUT);
+  if (!envelope.success) {
+    // A refused frame is still answered with its id when that id is valid.
+    const id = v.safeParse(WsRequestIdSchema, (value as { id?: unknown }).id);
     return {
       ok: false,
-      error: new BadRequestException('expected a JSON object with a "type" field'),
+      error: new BadRequestException(describeIssue(envelope.issues[0])),
+      ...(id.success ? { id: id.output } : {}),
     };
   }
-  const message = value as Record<string, unknown>;
-  const { id, type } = message;
-  if (id !== undefined && !isWsRequestId(id)) {
-    return {
-      ok: false,
-      error: new BadRequestException('"id" must be an integer or 1-64 letters, digits, "_" or "-"'),
-    };
-  }
-  if (typeof type !== 'string' || !TYPES.has(type)) {
-    return {
-      ok: false,
-      id,
-      error: new BadRequestException('"type" must be "subscribe", "unsubscribe" or "ping"'),
-    };
-  }
+  const { type, id } = envelope.output;
   if (type === 'ping') return { ok: true, value: { type, id } };
-  return { ok: true, value: { type: type as 'subscribe' | 'unsubscribe', id, body: message } };
+  return { ok: true, value: { type, id, body: value as Record<string, unknown> } };
 }

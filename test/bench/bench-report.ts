@@ -1,7 +1,38 @@
 import type { LatencySummary } from './latency-stats.js';
 
-export type ServerName = 'ours' | 'limit' | 'naive';
-export const SERVER_NAMES: readonly ServerName[] = ['limit', 'ours', 'naive'];
+/**
+ * The servers under test. `ours-sio` and `ours-ws` are the same process
+ * (tickstream itself); the load generator speaks Socket.IO (`/market`) to the
+ * first and the plain JSON protocol at `/ws` to the second.
+ */
+export type ServerName = 'limit' | 'ours-sio' | 'ours-ws' | 'naive';
+export const SERVER_NAMES: readonly ServerName[] = ['limit', 'ours-sio', 'ours-ws', 'naive'];
+/** Our server's variants, in report order. */
+export const OURS: readonly ServerName[] = ['ours-sio', 'ours-ws'];
+/** Names `--server` also accepts: `ours` is what the Socket.IO variant was called before /ws. */
+export const SERVER_ALIASES: Readonly<Record<string, ServerName>> = { ours: 'ours-sio' };
+
+/**
+ * Resolves a `--server` list (names or aliases, comma-separated) to servers in
+ * report order; throws naming the unknown ones.
+ */
+export function parseServerList(list: string): ServerName[] {
+  const wanted = new Set<ServerName>();
+  const bad: string[] = [];
+  for (const raw of list.split(',')) {
+    const name = raw.trim();
+    if (name === '') continue;
+    const server = SERVER_ALIASES[name] ?? SERVER_NAMES.find((n) => n === name);
+    if (server) wanted.add(server);
+    else bad.push(name);
+  }
+  if (bad.length > 0 || wanted.size === 0) {
+    throw new Error(
+      `unknown server(s) ${bad.join(', ') || '(none given)'}: use ${[...SERVER_NAMES, ...Object.keys(SERVER_ALIASES)].join(', ')}`,
+    );
+  }
+  return SERVER_NAMES.filter((n) => wanted.has(n));
+}
 
 /** Everything measured in one (scenario, server) run. */
 export interface RunResult {
@@ -13,6 +44,8 @@ export interface RunResult {
   clientsRequested: number;
   clientsRun: number;
   connected: number;
+  /** Clients subscribed when measuring began (what per-client rates divide by). */
+  clientsMeasured: number;
   connectFailures: number;
   failureReasons: Record<string, number>;
   /** From the first connect attempt to the last subscribe ack, s. */
@@ -23,6 +56,8 @@ export interface RunResult {
   quotes: number;
   deliveredPerSec: number;
   framesPerSec: number;
+  /** framesPerSec / clientsMeasured: one frame per window would be 1000 / intervalMs. */
+  framesPerClientPerSec: number;
   bytesPerSec: number;
   /** See {@link offeredPerSec} for the definition per server. */
   offeredPerSec: number;
@@ -68,7 +103,7 @@ export interface RunResult {
 /**
  * Quotes/s the server owes the clients that were subscribed when measuring began.
  *
- * - **ours, limit** (conflating): one update per subscribed symbol per window
+ * - **ours-sio, ours-ws, limit** (conflating): one update per subscribed symbol per window
  *   in which that symbol traded. With the uniform bench universe each symbol
  *   trades at feed/size ticks/s (Poisson), so a window of I ms is non-empty
  *   with probability 1 − e^(−rate·I): subscriptions × (1000 / I) × that.
@@ -111,6 +146,7 @@ export function resultsTable(results: readonly RunResult[]): string {
     'delivered/s',
     'offered/s (delivered %)',
     'frames/s',
+    'frames per client/s (window rate)',
     'staleness p50 / p99 / p999 ms',
     'server CPU %',
     'CPU-s per M quotes',
@@ -140,6 +176,7 @@ export function resultsTable(results: readonly RunResult[]): string {
       fmt(r.deliveredPerSec),
       `${fmt(r.offeredPerSec)} (${fmt((100 * r.deliveredPerSec) / r.offeredPerSec, 1)} %)`,
       fmt(r.framesPerSec),
+      `${fmt(r.framesPerClientPerSec, 2)} (${fmt(1000 / r.intervalMs, 0)})`,
       `${ms(r.staleness.p50)} / ${ms(r.staleness.p99)} / ${ms(r.staleness.p999)}`,
       fmt(r.serverCpuPercent, 0),
       fmt(r.cpuSecondsPerMillion, 2),
@@ -155,7 +192,10 @@ export function resultsTable(results: readonly RunResult[]): string {
   return markdownTable(head, rows);
 }
 
-/** ours/limit and ours/naive per scenario: below 1 is better for cost, above 1 for throughput. */
+/**
+ * Each of our variants against limit and naive, and ours-ws against ours-sio,
+ * per scenario: below 1 is better for cost, above 1 for throughput.
+ */
 export function ratiosTable(results: readonly RunResult[]): string {
   const head = [
     'scenario',
@@ -166,21 +206,29 @@ export function ratiosTable(results: readonly RunResult[]): string {
     'RSS per conn',
     'staleness p99',
   ];
+  const pairs: [ServerName, ServerName][] = [
+    ['ours-sio', 'limit'],
+    ['ours-ws', 'limit'],
+    ['ours-sio', 'naive'],
+    ['ours-ws', 'naive'],
+    ['ours-ws', 'ours-sio'],
+  ];
   const rows: string[][] = [];
   for (const scenario of [...new Set(results.map((r) => r.scenario))]) {
-    const ours = results.find((r) => r.scenario === scenario && r.server === 'ours');
-    if (!ours) continue;
-    for (const other of ['limit', 'naive'] as const) {
-      const ref = results.find((r) => r.scenario === scenario && r.server === other);
-      if (!ref) continue;
+    const of = (server: ServerName): RunResult | undefined =>
+      results.find((r) => r.scenario === scenario && r.server === server);
+    for (const [a, b] of pairs) {
+      const x = of(a);
+      const y = of(b);
+      if (!x || !y) continue;
       rows.push([
         scenario,
-        `ours / ${other}`,
-        ratio(ours.deliveredPerSec, ref.deliveredPerSec),
-        ratio(ours.cpuSecondsPerMillion, ref.cpuSecondsPerMillion),
-        ratio(ours.serverCpuPercent, ref.serverCpuPercent),
-        ratio(ours.rssPerConnBytes, ref.rssPerConnBytes),
-        ratio(ours.staleness.p99, ref.staleness.p99),
+        `${a} / ${b}`,
+        ratio(x.deliveredPerSec, y.deliveredPerSec),
+        ratio(x.cpuSecondsPerMillion, y.cpuSecondsPerMillion),
+        ratio(x.serverCpuPercent, y.serverCpuPercent),
+        ratio(x.rssPerConnBytes, y.rssPerConnBytes),
+        ratio(x.staleness.p99, y.staleness.p99),
       ]);
     }
   }
@@ -189,115 +237,114 @@ export function ratiosTable(results: readonly RunResult[]): string {
 
 export interface TargetCheck {
   scenario: string;
+  server: ServerName;
   target: string;
   measured: string;
-  met: boolean | undefined;
+  /** `partly`: met for the clients this machine could run; undefined: reported, not a target. */
+  met: boolean | 'partly' | undefined;
 }
 
-/** The issue's targets, checked against our server's runs. */
+/** The issue's targets, checked against each of our variants' runs. */
 export function checkTargets(results: readonly RunResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const get = (scenario: string, server: ServerName): RunResult | undefined =>
     results.find((r) => r.scenario === scenario && r.server === server && r.quotes > 0);
-  const s1 = get('S1', 'ours');
-  if (s1) {
-    const pct = (100 * s1.deliveredPerSec) / s1.offeredPerSec;
-    checks.push({
-      scenario: 'S1',
-      target: '≥ 99 % of offered delivered',
-      measured: `${fmt(pct, 2)} %`,
-      met: pct >= 99,
-    });
-    checks.push({
-      scenario: 'S1',
-      target: 'zero seq regressions (healthy clients)',
-      measured: `${s1.seqRegressions} regressions, ${s1.seqDuplicates} duplicates`,
-      met: s1.seqRegressions === 0,
-    });
-    const bound = s1.intervalMs + 50;
-    checks.push({
-      scenario: 'S1',
-      target: `staleness p99 ≤ ${bound} ms`,
-      measured: `${ms(s1.staleness.p99)} ms`,
-      met: s1.staleness.p99 <= bound,
-    });
-    const limit = get('S1', 'limit');
-    if (limit) {
-      const r = s1.cpuSecondsPerMillion / limit.cpuSecondsPerMillion;
-      checks.push({
-        scenario: 'S1',
-        target: 'CPU per M quotes ≤ 1.25 × limit',
-        measured: `${fmt(r, 2)}×`,
-        met: r <= 1.25,
-      });
+  for (const server of OURS) {
+    const check = (scenario: string, target: string, measured: string, met: TargetCheck['met']) =>
+      checks.push({ scenario, server, target, measured, met });
+    const stalenessBound = (r: RunResult): void => {
+      const bound = r.intervalMs + 50;
+      check(
+        r.scenario,
+        `staleness p99 ≤ ${bound} ms`,
+        `${ms(r.staleness.p99)} ms`,
+        r.staleness.p99 <= bound,
+      );
+    };
+    const s1 = get('S1', server);
+    if (s1) {
+      const pct = (100 * s1.deliveredPerSec) / s1.offeredPerSec;
+      check('S1', '≥ 99 % of offered delivered', `${fmt(pct, 2)} %`, pct >= 99);
+      check(
+        'S1',
+        'zero seq regressions (healthy clients)',
+        `${s1.seqRegressions} regressions, ${s1.seqDuplicates} duplicates`,
+        s1.seqRegressions === 0,
+      );
+      stalenessBound(s1);
+      const limit = get('S1', 'limit');
+      if (limit) {
+        const r = s1.cpuSecondsPerMillion / limit.cpuSecondsPerMillion;
+        check('S1', 'CPU per M quotes ≤ 1.25 × limit', `${fmt(r, 2)}×`, r <= 1.25);
+      }
+      const naive = get('S1', 'naive');
+      if (naive) {
+        const r = naive.cpuSecondsPerMillion / s1.cpuSecondsPerMillion;
+        check('S1', 'CPU per M quotes ≥ 3 × better than naive', `${fmt(r, 2)}× better`, r >= 3);
+      }
     }
-    const naive = get('S1', 'naive');
-    if (naive) {
-      const r = naive.cpuSecondsPerMillion / s1.cpuSecondsPerMillion;
-      checks.push({
-        scenario: 'S1',
-        target: 'CPU per M quotes ≥ 3 × better than naive',
-        measured: `${fmt(r, 2)}× better`,
-        met: r >= 3,
-      });
+    const s2 = get('S2', server);
+    if (s2) {
+      const all = s2.connected === s2.clientsRequested;
+      check(
+        'S2',
+        `all ${fmt(s2.clientsRequested)} connected within 60 s`,
+        `${fmt(s2.connected)} of ${fmt(s2.clientsRun)} run in ${fmt(s2.connectSeconds, 1)} s`,
+        s2.connected === s2.clientsRun && s2.connectSeconds <= 60 ? (all ? true : 'partly') : false,
+      );
+      check(
+        'S2',
+        '≤ 15 KB RSS per connection',
+        `${kb(s2.rssPerConnBytes)} KB`,
+        s2.rssPerConnBytes <= 15 * 1024,
+      );
+    }
+    const s3 = get('S3', server);
+    if (s3) {
+      const pct = (100 * s3.feedMeasured) / s3.feedTarget;
+      check('S3', 'feed ≥ 99 % of its set rate', `${fmt(pct, 1)} %`, pct >= 99);
+      const perClient = (100 * s3.deliveredPerSec) / s3.offeredPerSec;
+      check(
+        'S3',
+        'per-client delivery at the tier rate',
+        `${fmt(perClient, 1)} % of ${fmt(1000 / s3.intervalMs)} updates/s per symbol`,
+        perClient >= 99,
+      );
+      check(
+        'S3',
+        'ingest under one core',
+        `${fmt(s3.idleCpuPercent, 0)} % with no client, ${fmt(s3.serverCpuPercent, 0)} % loaded`,
+        s3.idleCpuPercent < 100,
+      );
+    }
+    const s4 = get('S4', server);
+    if (s4) {
+      const windowRate = 1000 / s4.intervalMs;
+      const limit = get('S4', 'limit');
+      check(
+        'S4',
+        `frames per client per second (window rate ${fmt(windowRate)}/s)`,
+        `${fmt(s4.framesPerClientPerSec, 2)}/s = ${fmt(s4.framesPerClientPerSec / windowRate, 2)}× the window rate` +
+          (limit ? ` (limit: ${fmt(limit.framesPerClientPerSec, 2)}/s)` : ''),
+        undefined,
+      );
+      stalenessBound(s4);
     }
   }
-  const s2 = get('S2', 'ours');
-  if (s2) {
-    const all = s2.connected === s2.clientsRequested;
-    checks.push({
-      scenario: 'S2',
-      target: `all ${fmt(s2.clientsRequested)} connected within 60 s`,
-      measured: `${fmt(s2.connected)} of ${fmt(s2.clientsRun)} run in ${fmt(s2.connectSeconds, 1)} s`,
-      met:
-        s2.connected === s2.clientsRun && s2.connectSeconds <= 60
-          ? all
-            ? true
-            : undefined
-          : false,
-    });
-    checks.push({
-      scenario: 'S2',
-      target: '≤ 15 KB RSS per connection',
-      measured: `${kb(s2.rssPerConnBytes)} KB`,
-      met: s2.rssPerConnBytes <= 15 * 1024,
-    });
-  }
-  const s3 = get('S3', 'ours');
-  if (s3) {
-    const pct = (100 * s3.feedMeasured) / s3.feedTarget;
-    checks.push({
-      scenario: 'S3',
-      target: 'feed ≥ 99 % of its set rate',
-      measured: `${fmt(pct, 1)} %`,
-      met: pct >= 99,
-    });
-    const perClient = (100 * s3.deliveredPerSec) / s3.offeredPerSec;
-    checks.push({
-      scenario: 'S3',
-      target: 'per-client delivery at the tier rate',
-      measured: `${fmt(perClient, 1)} % of ${fmt(1000 / s3.intervalMs)} updates/s per symbol`,
-      met: perClient >= 99,
-    });
-    checks.push({
-      scenario: 'S3',
-      target: 'ingest under one core',
-      measured: `${fmt(s3.idleCpuPercent, 0)} % with no client, ${fmt(s3.serverCpuPercent, 0)} % loaded`,
-      met: s3.idleCpuPercent < 100,
-    });
-  }
-  return checks;
+  // Grouped by scenario, then by variant, as the other tables are.
+  const order = [...new Set(results.map((r) => r.scenario))];
+  return checks
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => order.indexOf(a.c.scenario) - order.indexOf(b.c.scenario) || a.i - b.i)
+    .map(({ c }) => c);
 }
 
 export function targetsTable(checks: readonly TargetCheck[]): string {
+  const met = (m: TargetCheck['met']): string =>
+    m === undefined ? '–' : m === 'partly' ? 'partly' : m ? 'yes' : 'NO';
   return markdownTable(
-    ['scenario', 'target', 'measured', 'met'],
-    checks.map((c) => [
-      c.scenario,
-      c.target,
-      c.measured,
-      c.met === undefined ? 'partly' : c.met ? 'yes' : 'NO',
-    ]),
+    ['scenario', 'server', 'target', 'measured', 'met'],
+    checks.map((c) => [c.scenario, c.server, c.target, c.measured, met(c.met)]),
   );
 }
 

@@ -3,14 +3,22 @@
  * workers and the probe preloaded into every server), over Node's IPC channel.
  */
 
+export type LoadgenTransport = 'socket.io' | 'ws';
+
 /** What one load-generator process runs. */
 export interface LoadgenConfig {
   worker: number;
   host: string;
   port: number;
-  /** Socket.IO namespace, e.g. `/market`. */
+  /**
+   * What the clients speak: `socket.io` (Engine.IO v4 / Socket.IO v5 over a
+   * WebSocket, namespace {@link nsp}) or `ws` (the plain JSON protocol of
+   * `src/shared/ws-protocol.ts`).
+   */
+  transport: LoadgenTransport;
+  /** Socket.IO namespace, e.g. `/market` (socket.io only). */
   nsp: string;
-  /** Engine.IO path, e.g. `/socket.io/`. */
+  /** The WebSocket request target, e.g. `/socket.io/?EIO=4&transport=websocket` or `/ws`. */
   path: string;
   /** Every symbol of the universe, in a stable order (indexes are per-symbol slots). */
   universe: string[];

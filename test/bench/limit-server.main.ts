@@ -9,14 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MARKET_NAMESPACE, toIntervalTier } from '../../src/shared/protocol.js';
-import {
-  buildQuotesFrame,
-  decodeSioPacket,
-  EIO,
-  encodeSioFrame,
-  quotesFramePrefix,
-  SIO,
-} from '../support/socket-io-codec.js';
+import { encodeSocketIoQuotesFrame } from '../../src/shared/quote-frames.js';
+import { decodeSioPacket, EIO, encodeSioFrame, SIO } from '../support/socket-io-codec.js';
 import { ReferenceMarket } from './reference-market.js';
 
 /** The same heartbeat as tickstream's defaults (PING_INTERVAL_MS / PING_TIMEOUT_MS), so both do the same work. */
@@ -26,7 +20,6 @@ const PING_TIMEOUT_MS = 10_000;
 const market = new ReferenceMarket();
 const { config } = market;
 const nsp = MARKET_NAMESPACE;
-const prefix = quotesFramePrefix(nsp);
 const n = market.instruments.length;
 
 interface Client {
@@ -85,7 +78,8 @@ class Tier {
         const j = json[slot];
         if (j !== undefined) parts.push(j);
       }
-      if (parts.length > 0) client.ws.send(buildQuotesFrame(prefix, parts));
+      // The same encoder as ours: byte for byte the frame the real server writes.
+      if (parts.length > 0) client.ws.send(encodeSocketIoQuotesFrame(parts));
     }
   }
 

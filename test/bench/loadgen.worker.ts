@@ -1,18 +1,12 @@
 /**
  * One load-generator process: opens its share of the clients as raw
- * WebSockets speaking Engine.IO v4 / Socket.IO v5, subscribes each, and
- * counts what arrives. Driven by the runner over IPC (see ipc-messages.ts);
+ * WebSockets speaking Engine.IO v4 / Socket.IO v5 or the plain `/ws` JSON
+ * protocol, subscribes each, and counts what arrives. Driven by the runner over IPC (see ipc-messages.ts);
  * exits by itself when the runner goes away.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import {
-  decodeSioPacket,
-  EIO,
-  encodeSioFrame,
-  quotesBatchJson,
-  quotesFramePrefix,
-  SIO,
-} from '../support/socket-io-codec.js';
+import type { WsServerMessage, WsSubscribeMessage } from '../../src/shared/ws-protocol.js';
+import { decodeSioPacket, EIO, encodeSioFrame, SIO } from '../support/socket-io-codec.js';
 import type {
   FromWorker,
   LoadgenConfig,
@@ -21,7 +15,12 @@ import type {
   ToWorker,
 } from './ipc-messages.js';
 import { LeanWebSocket } from './lean-websocket.js';
-import { scanQuotes } from './quote-scanner.js';
+import {
+  type QuotesFrameFormat,
+  scanQuotesFrame,
+  SOCKET_IO_QUOTES_FRAME,
+  WS_QUOTES_FRAME,
+} from './quote-scanner.js';
 import { ClientTrack, QuoteTracker, type TrackedQuote } from './quote-tracker.js';
 
 const SUBSCRIBE_ACK_ID = 1;
@@ -35,11 +34,19 @@ const nowMs = (): number => performance.timeOrigin + performance.now();
 
 type ClientState = 'connecting' | 'subscribed' | 'failed' | 'closed';
 
+/** The subscribe ack as both transports carry it (the fields the load generator reads). */
+interface AckBody {
+  ok?: boolean;
+  snapshot?: TrackedQuote[];
+  rejected?: { symbol: string }[];
+}
+
 class LoadGenerator {
   private readonly tracker: QuoteTracker;
   /** Reused by every frame: the scanner fills it in place. */
   private readonly scratch: TrackedQuote[] = [];
-  private readonly prefix: string;
+  /** How quotes frames look on this transport. */
+  private readonly format: QuotesFrameFormat;
   private readonly sockets: (LeanWebSocket | undefined)[] = [];
   private readonly states: ClientState[] = [];
   private readonly tracks: (ClientTrack | undefined)[] = [];
@@ -66,7 +73,7 @@ class LoadGenerator {
 
   constructor(private readonly config: LoadgenConfig) {
     this.tracker = new QuoteTracker(config.universe, config.intervalMs);
-    this.prefix = quotesFramePrefix(config.nsp);
+    this.format = config.transport === 'ws' ? WS_QUOTES_FRAME : SOCKET_IO_QUOTES_FRAME;
   }
 
   start(): void {
@@ -126,7 +133,7 @@ class LoadGenerator {
       {
         host,
         port,
-        path: `${path}?EIO=4&transport=websocket`,
+        path,
         localAddress: sourceAddresses[spec.id % sourceAddresses.length],
       },
       {
@@ -135,20 +142,21 @@ class LoadGenerator {
           // latin1: no UTF-8 decoding or validation; every field read is ASCII.
           const frame = buf.toString('latin1', start, end);
           if (this.states[index] === 'subscribed') {
-            const batch = quotesBatchJson(frame, this.prefix);
-            if (batch !== undefined) {
-              let count: number;
-              try {
-                count = scanQuotes(batch, this.scratch);
-              } catch {
-                this.reason('malformed quotes frame');
-                return;
-              }
+            let count: number;
+            try {
+              count = scanQuotesFrame(frame, this.format, this.scratch);
+            } catch {
+              this.reason('malformed quotes frame');
+              return;
+            }
+            if (count >= 0) {
               this.tracker.frame(this.tracks[index]!, this.scratch, count, end - start, nowMs());
               return;
             }
           }
-          this.control(index, ws, buf.toString('utf8', start, end), timeout);
+          const text = buf.toString('utf8', start, end);
+          if (this.config.transport === 'ws') this.controlWs(index, ws, text, timeout);
+          else this.controlSio(index, ws, text, timeout);
         },
         closed: (reason) => {
           clearTimeout(timeout);
@@ -164,7 +172,13 @@ class LoadGenerator {
     this.sockets[index] = ws;
   }
 
-  private control(index: number, ws: LeanWebSocket, frame: string, timeout: NodeJS.Timeout): void {
+  /** A Socket.IO control frame: heartbeat, namespace connect, the subscribe ack. */
+  private controlSio(
+    index: number,
+    ws: LeanWebSocket,
+    frame: string,
+    timeout: NodeJS.Timeout,
+  ): void {
     const type = frame.charAt(0);
     if (type === EIO.PING) {
       ws.send(EIO.PONG);
@@ -201,16 +215,62 @@ class LoadGenerator {
       this.fail(index, 'connect_error');
     } else if (packet.type === SIO.ACK && packet.id === SUBSCRIBE_ACK_ID) {
       clearTimeout(timeout);
-      this.onAck(index, packet.data);
+      this.onAck(index, (Array.isArray(packet.data) ? packet.data[0] : undefined) as AckBody);
     } else if (packet.type === SIO.EVENT && this.states[index] === 'subscribed') {
       // An event other than `quotes` (e.g. `exception`): not expected under load.
       this.tracker.unexpected++;
     }
   }
 
-  private onAck(index: number, data: unknown): void {
-    const ack = (Array.isArray(data) ? data[0] : undefined) as
-      { ok: boolean; snapshot?: TrackedQuote[]; rejected?: { symbol: string }[] } | undefined;
+  /**
+   * A `/ws` control message: `welcome` (then subscribe), the subscribe `ack`,
+   * `exception`. Heartbeats are WebSocket pings, answered by the socket.
+   */
+  private controlWs(
+    index: number,
+    ws: LeanWebSocket,
+    frame: string,
+    timeout: NodeJS.Timeout,
+  ): void {
+    let message: WsServerMessage;
+    try {
+      message = JSON.parse(frame) as WsServerMessage;
+    } catch {
+      this.fail(index, 'bad frame');
+      return;
+    }
+    const state = this.states[index];
+    switch (message?.type) {
+      case 'welcome':
+        if (state !== 'connecting') return;
+        ws.send(
+          JSON.stringify({
+            type: 'subscribe',
+            id: SUBSCRIBE_ACK_ID,
+            symbols: this.config.clients[index].symbols,
+            intervalMs: this.config.intervalMs,
+          } satisfies WsSubscribeMessage),
+        );
+        return;
+      case 'ack':
+        if (message.id !== SUBSCRIBE_ACK_ID || state !== 'connecting') return;
+        clearTimeout(timeout);
+        this.onAck(index, message);
+        return;
+      case 'exception':
+        // Refused before the ack (the ack follows with ok: false): name the code.
+        if (state === 'connecting') this.fail(index, `exception ${message.error?.code}`);
+        else if (state === 'subscribed') this.tracker.unexpected++;
+        return;
+      case 'pong':
+      case 'shutdown':
+        return;
+      default:
+        if (state === 'subscribed') this.tracker.unexpected++;
+    }
+  }
+
+  private onAck(index: number, ack: AckBody | undefined): void {
     if (!ack || ack.ok !== true) {
       this.fail(index, 'subscribe refused');
       return;

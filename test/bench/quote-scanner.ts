@@ -1,4 +1,67 @@
+import {
+  encodeSocketIoQuotesFrame,
+  SOCKET_IO_QUOTES_PREFIX,
+} from '../../src/shared/quote-frames.js';
+import { encodeWsQuotesFrame, WS_QUOTES_PREFIX } from '../../src/shared/ws-protocol.js';
 import type { TrackedQuote } from './quote-tracker.js';
+
+/** Where the last {@link scanArray} stopped: just past the array's `]`. */
+let scanEnd = 0;
+
+/**
+ * How one transport wraps a batch of quotes: the exact text before the array
+ * (ending with its `[`) and after its `]`. Both come from the encoders in
+ * `src/shared/`, the ones the server writes with, so the bench cannot drift
+ * from the wire format.
+ */
+export interface QuotesFrameFormat {
+  readonly name: string;
+  readonly prefix: string;
+  readonly suffix: string;
+}
+
+function frameFormat(
+  name: string,
+  prefix: string,
+  encode: (pieces: readonly string[]) => string,
+): QuotesFrameFormat {
+  const empty = encode([]);
+  if (!prefix.endsWith('[') || !empty.startsWith(`${prefix}]`)) {
+    throw new Error(`${name} quotes frame: the prefix must open the batch array`);
+  }
+  return { name, prefix, suffix: empty.slice(prefix.length + 1) };
+}
+
+/** `42/market,["quotes",[…]]`: an Engine.IO message carrying a Socket.IO `quotes` event. */
+export const SOCKET_IO_QUOTES_FRAME = frameFormat(
+  'Socket.IO',
+  SOCKET_IO_QUOTES_PREFIX,
+  encodeSocketIoQuotesFrame,
+);
+
+/** `{"type":"quotes","data":[…]}`: a `/ws` quotes message. */
+export const WS_QUOTES_FRAME = frameFormat('/ws', WS_QUOTES_PREFIX, encodeWsQuotesFrame);
+
+/**
+ * Reads the quotes of one whole frame in `format` into `out` (see
+ * {@link scanQuotes}) without slicing the batch out first. Returns -1 when
+ * the frame is not a quotes frame (it does not start with the prefix: a
+ * control message), the number of quotes otherwise. Throws on a quotes frame
+ * that is malformed, truncated or followed by anything but the suffix.
+ */
+export function scanQuotesFrame(
+  frame: string,
+  format: QuotesFrameFormat,
+  out: TrackedQuote[],
+): number {
+  const { prefix, suffix } = format;
+  if (!frame.startsWith(prefix)) return -1;
+  const count = scanArray(frame, prefix.length - 1, out);
+  if (frame.length - scanEnd !== suffix.length || !frame.endsWith(suffix)) {
+    throw new SyntaxError(`quotes: ${format.name} frame does not end with ${suffix}`);
+  }
+  return count;
+}
 
 /**
  * Reads `symbol`, `seq` and `ts` out of a JSON array of quotes without
@@ -13,11 +76,23 @@ import type { TrackedQuote } from './quote-tracker.js';
  * malformed input or a quote missing one of the three fields.
  */
 export function scanQuotes(text: string, out: TrackedQuote[]): number {
-  let i = skipWs(text, 0);
+  const count = scanArray(text, skipWs(text, 0), out);
+  if (skipWs(text, scanEnd) !== text.length) {
+    throw new SyntaxError(`quotes: unexpected text after the array at ${scanEnd}`);
+  }
+  return count;
+}
+
+/** Scans the array opening at `start` into `out`; sets {@link scanEnd}. */
+function scanArray(text: string, start: number, out: TrackedQuote[]): number {
+  let i = start;
   if (text.charCodeAt(i) !== 91 /* [ */) throw new SyntaxError('quotes: expected [');
   i = skipWs(text, i + 1);
   let count = 0;
-  if (text.charCodeAt(i) === 93 /* ] */) return 0;
+  if (text.charCodeAt(i) === 93 /* ] */) {
+    scanEnd = i + 1;
+    return 0;
+  }
   for (;;) {
     if (text.charCodeAt(i) !== 123 /* { */) throw new SyntaxError(`quotes: expected { at ${i}`);
     i++;
@@ -85,7 +160,10 @@ export function scanQuotes(text: string, out: TrackedQuote[]): number {
       i = skipWs(text, i + 1);
       continue;
     }
-    if (c === 93 /* ] */) return count;
+    if (c === 93 /* ] */) {
+      scanEnd = i + 1;
+      return count;
+    }
     throw new SyntaxError(`quotes: expected , or ] at ${i}`);
   }
 }

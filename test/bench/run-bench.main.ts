@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- options]`: runs every scenario against ours and the two
- * reference servers, one server process and one or more load-generator
- * processes at a time, all on 127.0.0.x, each run bounded in time.
+ * `npm run bench [-- options]`: runs every scenario against ours (over
+ * Socket.IO and over /ws) and the two reference servers, one server process
+ * and one or more load-generator processes at a time, all on 127.0.0.x, each
+ * run bounded in time.
  *
  * Options:
  *   --quick                 one ~10 s smoke run per server; fails if a server delivers nothing
- *   --scenario S1,S3        scenarios to run (default: all)
- *   --server ours,limit     servers to run (default: limit, ours, naive)
+ *   --scenario S1,S4        scenarios to run (default: all)
+ *   --server ours-ws,limit  servers to run (default: limit, ours-sio, ours-ws, naive; `ours` = ours-sio)
  *   --loadgen-procs N       load-generator processes (default: as few as file limits allow)
  *   --measure-s N           override the measurement duration (naive stays capped by its own)
  *   --clients N             override the client count of every scenario (for exploring)
@@ -24,12 +25,15 @@ import { cpus, setPriority, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MARKET_NAMESPACE } from '../../src/shared/protocol.js';
+import { WS_PATH } from '../../src/shared/ws-protocol.js';
 import {
+  OURS,
   type RunResult,
   SERVER_NAMES,
   type ServerName,
   checkTargets,
   offeredPerSec,
+  parseServerList,
   ratiosTable,
   resultsTable,
   targetsTable,
@@ -118,14 +122,9 @@ function parseArgs(argv: string[]): Options {
       case '--scenario':
         opts.scenarios = value().toUpperCase().split(',');
         break;
-      case '--server': {
-        const names = value().split(',');
-        const bad = names.filter((n) => !SERVER_NAMES.includes(n as ServerName));
-        if (bad.length > 0)
-          throw new Error(`unknown server(s) ${bad.join(', ')}: use ${SERVER_NAMES.join(', ')}`);
-        opts.servers = SERVER_NAMES.filter((n) => names.includes(n));
+      case '--server':
+        opts.servers = parseServerList(value());
         break;
-      }
       case '--loadgen-procs':
         opts.loadgenProcs = Math.max(1, Math.min(8, Number(value()) | 0));
         break;
@@ -357,8 +356,19 @@ class Loadgen {
 function serverScript(name: ServerName): string {
   // Ours is compiled with the bench (same tsc, same options as `nest build`) into dist-bench/,
   // so a parallel `nest build`, which empties dist/, cannot pull files from under a run.
-  if (name === 'ours') return join(root, 'dist-bench/src/main.js');
+  // ours-sio and ours-ws are the same process: only the load generator's protocol differs.
+  if (OURS.includes(name)) return join(root, 'dist-bench/src/main.js');
   return join(here, `${name}-server.main.js`);
+}
+
+/** How the load generator reaches a server: the plain /ws JSON protocol or Socket.IO. */
+function clientTransport(name: ServerName): Pick<LoadgenConfig, 'transport' | 'nsp' | 'path'> {
+  if (name === 'ours-ws') return { transport: 'ws', nsp: MARKET_NAMESPACE, path: WS_PATH };
+  return {
+    transport: 'socket.io',
+    nsp: MARKET_NAMESPACE,
+    path: '/socket.io/?EIO=4&transport=websocket',
+  };
 }
 
 async function runOne(
@@ -428,6 +438,7 @@ async function runOne(
     clientsRequested: scenario.clients,
     clientsRun,
     connected: 0,
+    clientsMeasured: 0,
     connectFailures: 0,
     failureReasons: {},
     connectSeconds: NaN,
@@ -437,6 +448,7 @@ async function runOne(
     quotes: 0,
     deliveredPerSec: 0,
     framesPerSec: 0,
+    framesPerClientPerSec: NaN,
     bytesPerSec: 0,
     offeredPerSec: NaN,
     staleness: { count: 0, p50: NaN, p99: NaN, p999: NaN, max: NaN, mean: NaN },
@@ -500,8 +512,7 @@ async function runOne(
         worker: w,
         host: HOST,
         port,
-        nsp: MARKET_NAMESPACE,
-        path: '/socket.io/',
+        ...clientTransport(server),
         universe,
         clients: all.filter((c) => c.id % procs === w),
         intervalMs: scenario.intervalMs,
@@ -644,6 +655,9 @@ function summariseMeasure(
   result.quotes = sum((r) => r.quotes);
   result.deliveredPerSec = result.quotes / seconds;
   result.framesPerSec = sum((r) => r.frames) / seconds;
+  result.clientsMeasured = sum((r) => r.clientsAtStart);
+  result.framesPerClientPerSec =
+    result.clientsMeasured > 0 ? result.framesPerSec / result.clientsMeasured : NaN;
   result.bytesPerSec = sum((r) => r.bytes) / seconds;
   result.offeredPerSec = offeredPerSec(
     server,
@@ -674,7 +688,7 @@ async function main(): Promise<void> {
     (s) => !opts.scenarios || opts.scenarios.includes(s.id),
   );
   if (chosen.length === 0) throw new Error('no scenario selected');
-  if (opts.servers.includes('ours') && !existsSync(serverScript('ours'))) {
+  if (opts.servers.some((s) => OURS.includes(s)) && !existsSync(serverScript('ours-sio'))) {
     throw new Error(
       'dist-bench/src/main.js is missing: run `tsc -p test/bench/tsconfig.json` first (npm run bench does)',
     );

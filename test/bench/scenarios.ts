@@ -1,3 +1,5 @@
+import { parseConfig } from '../../src/config/app-config.js';
+
 /** One load shape, run in turn against every server under test. */
 export interface Scenario {
   id: string;
@@ -24,21 +26,40 @@ export interface Scenario {
 
 export const UNIVERSE_SIZE = 100;
 
+/** The feed rate a server runs at when FEED_TICKS_PER_SECOND is not set (the config's default). */
+export const DEFAULT_FEED_TICKS_PER_SECOND = parseConfig({}).feedTicksPerSecond;
+
+const S1: Scenario = {
+  id: 'S1',
+  title: 'fan-out: 5 000 clients × 10 of 100 symbols × 250 ms, feed 5 000 ticks/s',
+  clients: 5_000,
+  symbolsPerClient: 10,
+  intervalMs: 250,
+  feedTicksPerSecond: 5_000,
+  rampPerSecond: 1_000,
+  idleMs: 8_000,
+  settleMs: 5_000,
+  measureMs: 60_000,
+  rampTimeoutMs: 60_000,
+  naiveMeasureMs: 20_000,
+};
+
+/**
+ * S1's clients on a sparse feed: at the default rate each symbol trades
+ * ~5 times a second, so ~29 % of 250 ms windows are empty and most updates
+ * are leading edges (the first tick after a quiet window, which ours sends at
+ * once). Shows whether clients still get about one frame per window, and
+ * what staleness looks like when little is conflated.
+ */
+const S4: Scenario = {
+  ...S1,
+  id: 'S4',
+  title: `sparse feed: S1's 5 000 clients × 10 of 100 symbols × 250 ms, feed ${DEFAULT_FEED_TICKS_PER_SECOND.toLocaleString('en-US')} ticks/s (the default)`,
+  feedTicksPerSecond: DEFAULT_FEED_TICKS_PER_SECOND,
+};
+
 const FULL: Scenario[] = [
-  {
-    id: 'S1',
-    title: 'fan-out: 5 000 clients × 10 of 100 symbols × 250 ms, feed 5 000 ticks/s',
-    clients: 5_000,
-    symbolsPerClient: 10,
-    intervalMs: 250,
-    feedTicksPerSecond: 5_000,
-    rampPerSecond: 1_000,
-    idleMs: 8_000,
-    settleMs: 5_000,
-    measureMs: 60_000,
-    rampTimeoutMs: 60_000,
-    naiveMeasureMs: 20_000,
-  },
+  S1,
   {
     id: 'S2',
     title: 'connections: 20 000 clients × 5 symbols × 1 000 ms, feed 5 000 ticks/s',
@@ -67,6 +88,7 @@ const FULL: Scenario[] = [
     rampTimeoutMs: 60_000,
     naiveMeasureMs: 15_000,
   },
+  S4,
 ];
 
 /**

@@ -89,6 +89,20 @@ describe('Market REST API (e2e)', () => {
     expect((await get('/api/history/NOPE')).status).toBe(404);
   });
 
+  it('GET /asyncapi.json serves the AsyncAPI 3.0 document of both transports, for this host', async () => {
+    const { status, body } = await get<{
+      asyncapi: string;
+      servers: Record<string, { host: string; pathname: string }>;
+      channels: Record<string, { address: string }>;
+    }>('/asyncapi.json');
+    expect(status).toBe(200);
+    expect(body.asyncapi).toBe('3.0.0');
+    const host = new URL(t.url).host;
+    expect(body.servers.ws).toMatchObject({ host, pathname: '/ws' });
+    expect(body.servers.socketio).toMatchObject({ host, pathname: '/socket.io/' });
+    expect(Object.values(body.channels).map((c) => c.address)).toEqual(['/ws', '/market']);
+  });
+
   it('GET /health reports the server state', async () => {
     const { status, body } = await get<HealthResponse>('/health');
     expect(status).toBe(200);

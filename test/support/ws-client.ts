@@ -1,18 +1,32 @@
+import * as v from 'valibot';
 import WebSocket from 'ws';
+import { describeIssue } from '../../src/shared/protocol.schema.js';
 import type { WsServerMessage } from '../../src/shared/ws-protocol.js';
+import { WsServerMessageSchema } from '../../src/shared/ws-protocol.schema.js';
 import { waitFor } from './test-app.js';
 
 const open = new Set<WsClient>();
 
-/** A plain `ws` client of `/ws` that keeps every message it receives, parsed. */
+/**
+ * A plain `ws` client of `/ws` that keeps every message it receives, parsed.
+ * Each one is also checked against the protocol's schema: a frame that does
+ * not conform is recorded, and {@link closeAllWsClients} fails the test.
+ */
 export class WsClient {
   readonly messages: WsServerMessage[] = [];
+  /** Frames that did not match `WsServerMessageSchema`, as "type: issue". */
+  readonly violations: string[] = [];
   closed: { code: number; reason: string } | undefined;
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer) =>
-      this.messages.push(JSON.parse(data.toString('utf8')) as WsServerMessage),
-    );
+    ws.on('message', (data: Buffer) => {
+      const value = JSON.parse(data.toString('utf8')) as WsServerMessage;
+      const checked = v.safeParse(WsServerMessageSchema, value);
+      if (!checked.success) {
+        this.violations.push(`${String(value.type)}: ${describeIssue(checked.issues[0])}`);
+      }
+      this.messages.push(value);
+    });
     ws.on('close', (code, reason) => (this.closed = { code, reason: String(reason) }));
     ws.on('error', () => undefined);
   }
@@ -84,10 +98,17 @@ export class WsClient {
   }
 }
 
-/** Closes every client opened with {@link WsClient.connect}. */
+/**
+ * Closes every client opened with {@link WsClient.connect}, and throws if any
+ * of them received a frame that does not match the protocol's schema.
+ */
 export function closeAllWsClients(): void {
+  const violations = [...open].flatMap((c) => c.violations);
   for (const c of open) c.ws.terminate();
   open.clear();
+  if (violations.length > 0) {
+    throw new Error(`the server sent frames off the protocol schema:\n${violations.join('\n')}`);
+  }
 }
 
 /** The HTTP status an upgrade to `/ws` is refused with, or 101 when it is accepted. */
