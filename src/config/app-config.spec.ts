@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './app-config.js';
+import { CONFIG_DOCS, ConfigError, parseConfig } from './app-config.js';
+import { ENV_KEYS, ENV_VARS, envJsonSchema } from './env-schema.js';
 
 describe(parseConfig.name, () => {
   it('applies the documented defaults to an empty environment', () => {
@@ -132,5 +133,186 @@ describe(parseConfig.name, () => {
     const problems = (error as ConfigError).problems;
     expect(problems).toHaveLength(bad.length);
     bad.forEach((entry, i) => expect(problems[i]).toContain(`TRUST_PROXY entry "${entry}"`));
+  });
+});
+
+describe('parseConfig problems', () => {
+  const problemsOf = (env: Record<string, string | undefined>): string[] => {
+    try {
+      parseConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+    return [];
+  };
+
+  it('lists every bad variable at once, in the documented order, in its exact format', () => {
+    expect(
+      problemsOf({
+        DEBUG_ENDPOINTS: 'sometimes',
+        SHUTDOWN_TIMEOUT_MS: '99',
+        SLOW_CLIENT_GRACE_MS: '600001',
+        SLOW_CLIENT_MAX_BYTES: '4095',
+        SLOW_CLIENT_MAX_QUEUE: '9',
+        PING_TIMEOUT_MS: '1e3',
+        PING_INTERVAL_MS: '0x1F4',
+        HANDSHAKE_TIMEOUT_MS: '',
+        TRUST_PROXY: 'localhost, 10.0.0.1 ,fd00::/129',
+        MAX_CONNECTIONS_PER_IP: '-1',
+        RATE_LIMIT_DISCONNECT_AFTER: '0',
+        RATE_LIMIT_BURST: '1000001',
+        RATE_LIMIT_PER_SEC: '+5',
+        ALLOWED_ORIGINS: 'example.com,*,https://ok.example.com,ftp://files',
+        AUTH_TOKENS: 'short',
+        SERVE_DASHBOARD: 'maybe',
+        LOG_LEVEL: 'loud',
+        MAX_PAYLOAD_BYTES: '1023',
+        MAX_SYMBOLS_PER_CLIENT: '0',
+        DEFAULT_INTERVAL_MS: 'fast',
+        SYMBOLS_FILE: 'anything.json',
+        FEED_TIME_SCALE: '100001',
+        FEED_TICKS_PER_SECOND: '1.5',
+        SEED: '4294967296',
+        HOST: 'bad host!',
+        PORT: ' 70000 ',
+      }),
+    ).toEqual([
+      'PORT=" 70000 ": expected an integer from 0 to 65535',
+      'HOST="bad host!": expected a host name or IP address',
+      'SEED="4294967296": expected an integer from 0 to 4294967295',
+      'FEED_TICKS_PER_SECOND="1.5": expected an integer from 1 to 200000',
+      'FEED_TIME_SCALE="100001": expected an integer from 1 to 100000',
+      'DEFAULT_INTERVAL_MS="fast": expected an integer from 1 to 5000',
+      'MAX_SYMBOLS_PER_CLIENT="0": expected an integer from 1 to 10000',
+      'MAX_PAYLOAD_BYTES="1023": expected an integer from 1024 to 1048576',
+      'LOG_LEVEL="loud": expected one of fatal, error, warn, log, debug, verbose',
+      'SERVE_DASHBOARD="maybe": expected true or false',
+      'AUTH_TOKENS: every token must be at least 8 characters with no spaces',
+      'ALLOWED_ORIGINS entry "example.com": expected scheme://host[:port] or *',
+      'ALLOWED_ORIGINS entry "ftp://files": expected scheme://host[:port] or *',
+      'RATE_LIMIT_PER_SEC="+5": expected an integer from 1 to 100000',
+      'RATE_LIMIT_BURST="1000001": expected an integer from 1 to 1000000',
+      'RATE_LIMIT_DISCONNECT_AFTER="0": expected an integer from 1 to 1000000',
+      'MAX_CONNECTIONS_PER_IP="-1": expected an integer from 0 to 1000000',
+      'TRUST_PROXY entry "localhost": expected an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)',
+      'TRUST_PROXY entry "fd00::/129": expected an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)',
+      'PING_INTERVAL_MS="0x1F4": expected an integer from 500 to 300000',
+      'PING_TIMEOUT_MS="1e3": expected an integer from 500 to 300000',
+      'SLOW_CLIENT_MAX_QUEUE="9": expected an integer from 10 to 1000000',
+      'SLOW_CLIENT_MAX_BYTES="4095": expected an integer from 4096 to 1073741824',
+      'SLOW_CLIENT_GRACE_MS="600001": expected an integer from 100 to 600000',
+      'SHUTDOWN_TIMEOUT_MS="99": expected an integer from 100 to 600000',
+      'DEBUG_ENDPOINTS="sometimes": expected true or false',
+    ]);
+  });
+
+  it('reports one problem for a value that is wrong in several ways', () => {
+    expect(problemsOf({ PORT: '99999999999999999999' })).toEqual([
+      'PORT="99999999999999999999": expected an integer from 0 to 65535',
+    ]);
+  });
+
+  it('never echoes a token, and reports bad tokens once', () => {
+    const problems = problemsOf({ AUTH_TOKENS: 'longenough-token,short,has a space,tiny' });
+    expect(problems).toEqual([
+      'AUTH_TOKENS: every token must be at least 8 characters with no spaces',
+    ]);
+    for (const token of ['longenough', 'short', 'has a space', 'tiny']) {
+      expect(problems.join('\n')).not.toContain(token);
+    }
+    expect(parseConfig({ AUTH_TOKENS: ' longenough-token , other-token-2 ,,' }).authTokens).toEqual(
+      ['longenough-token', 'other-token-2'],
+    );
+  });
+});
+
+describe('parseConfig normalisation', () => {
+  const defaults = parseConfig({});
+
+  it('takes the default for an empty or whitespace-only value of every variable', () => {
+    for (const blank of ['', ' ', ' \t\n ']) {
+      expect(parseConfig(Object.fromEntries(ENV_KEYS.map((key) => [key, blank])))).toStrictEqual(
+        defaults,
+      );
+    }
+  });
+
+  it('trims values and ignores the case of words', () => {
+    expect(
+      parseConfig({
+        PORT: ' 8080 ',
+        HOST: ' ::1 ',
+        SYMBOLS_FILE: '  /tmp/universe.json\n',
+        LOG_LEVEL: ' Verbose ',
+        SERVE_DASHBOARD: ' OFF ',
+        DEBUG_ENDPOINTS: 'Yes',
+        DEFAULT_INTERVAL_MS: ' 5000 ',
+      }),
+    ).toMatchObject({
+      port: 8080,
+      host: '::1',
+      symbolsFile: '/tmp/universe.json',
+      logLevel: 'verbose',
+      serveDashboard: false,
+      debugEndpoints: true,
+      defaultIntervalMs: 5000,
+    });
+  });
+
+  it('accepts every boolean word and rounds the interval up to a tier', () => {
+    for (const word of ['1', 'true', 'yes', 'on', 'TRUE', 'On']) {
+      expect(parseConfig({ DEBUG_ENDPOINTS: word }).debugEndpoints).toBe(true);
+    }
+    for (const word of ['0', 'false', 'no', 'off', 'FALSE', 'No']) {
+      expect(parseConfig({ SERVE_DASHBOARD: word }).serveDashboard).toBe(false);
+    }
+    expect(parseConfig({ DEFAULT_INTERVAL_MS: '1' }).defaultIntervalMs).toBe(100);
+    expect(parseConfig({ DEFAULT_INTERVAL_MS: '1001' }).defaultIntervalMs).toBe(2000);
+  });
+
+  it('ignores variables it does not read', () => {
+    expect(parseConfig({ PATH: '/usr/bin', port: 'x', HOME: undefined })).toStrictEqual(defaults);
+  });
+
+  it('returns fresh lists on every call', () => {
+    const first = parseConfig({});
+    first.authTokens.push('mutated-token');
+    expect(parseConfig({}).authTokens).toEqual([]);
+  });
+});
+
+describe('CONFIG_DOCS', () => {
+  it('documents every variable of the schema, and nothing else, in its order', () => {
+    expect(CONFIG_DOCS.map((doc) => doc.key)).toEqual(Object.keys(ENV_VARS.entries));
+    const fields = Object.keys(parseConfig({}));
+    expect(CONFIG_DOCS.map((doc) => doc.key.toLowerCase().replaceAll('_', ''))).toEqual(
+      fields.map((field) => field.toLowerCase()),
+    );
+  });
+
+  it.each(CONFIG_DOCS)('$key has a default and a description', (doc) => {
+    expect(doc.default).not.toBe('');
+    expect(doc.description).not.toBe('');
+  });
+
+  it.each(CONFIG_DOCS.filter((doc) => !doc.default.startsWith('(')))(
+    '$key documents the value it takes when unset ($default)',
+    (doc) => {
+      expect(parseConfig({ [doc.key]: doc.default })).toStrictEqual(parseConfig({}));
+    },
+  );
+
+  it('is what the JSON Schema of the environment describes', () => {
+    const schema = envJsonSchema();
+    expect(Object.keys(schema.properties ?? {})).toEqual(CONFIG_DOCS.map((doc) => doc.key));
+    for (const doc of CONFIG_DOCS) {
+      expect(schema.properties?.[doc.key]).toMatchObject({
+        type: 'string',
+        description: doc.description,
+      });
+    }
+    expect(schema.properties?.PORT).toMatchObject({ default: '3000', pattern: '^-?\\d+$' });
+    expect(schema.required).toEqual([]);
   });
 });

@@ -1,0 +1,342 @@
+import { isIP } from 'node:net';
+import { toJsonSchema } from '@valibot/to-json-schema';
+import * as v from 'valibot';
+import { INTERVAL_TIERS_MS, toIntervalTier } from '../shared/protocol.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** One TRUST_PROXY entry: a single address, or a network when `prefix` is set. */
+export interface TrustedProxy {
+  address: string;
+  family: 'ipv4' | 'ipv6';
+  prefix?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Builders. Each variable's schema reads its text as normalised by
+// CONFIG_SCHEMA (trimmed; unset, empty or whitespace-only is undefined), and
+// its default is text too, put through the same schema, so the default shown
+// in the docs is exactly what an operator would write. An issue's message is
+// what follows `KEY="value": ` (or `KEY entry "value": ` for a list entry).
+// ---------------------------------------------------------------------------
+
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'] as const;
+const FALSE_WORDS = ['0', 'false', 'no', 'off'] as const;
+
+/** A decimal integer from `min` to `max`. */
+function integer(min: number, max: number) {
+  const message = `expected an integer from ${min} to ${max}`;
+  return v.pipe(
+    v.string(),
+    v.regex(/^-?\d+$/, message),
+    v.transform(Number),
+    v.safeInteger(message),
+    v.minValue(min, message),
+    v.maxValue(max, message),
+  );
+}
+
+/** An integer from `min` to `max`, `fallback` when unset. */
+function envInt(fallback: number, min: number, max: number) {
+  return v.optional(integer(min, max), String(fallback));
+}
+
+/** 1/true/yes/on or 0/false/no/off, any case; `fallback` when unset. */
+function envBool(fallback: boolean) {
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.toLowerCase(),
+      v.picklist([...TRUE_WORDS, ...FALSE_WORDS], 'expected true or false'),
+      v.transform((word) => (TRUE_WORDS as readonly string[]).includes(word)),
+    ),
+    String(fallback),
+  );
+}
+
+/** One of `values`, any case; `fallback` when unset. */
+function envEnum<const TValue extends string>(
+  values: readonly TValue[],
+  fallback: NoInfer<TValue>,
+) {
+  return v.optional(
+    v.pipe(v.string(), v.toLowerCase(), v.picklist(values, `expected one of ${values.join(', ')}`)),
+    fallback,
+  );
+}
+
+/** Free text (such as a path); undefined when unset (normalizeEnv passes every key, so the key is always there). */
+function envText() {
+  return v.optional(v.string());
+}
+
+/** Comma-separated entries, each trimmed and checked by `entry`; empty entries are dropped, unset is `[]`. */
+function envList<TEntry extends v.GenericSchema<string, unknown>>(entry: TEntry) {
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((text) =>
+        text
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0),
+      ),
+      v.array(entry),
+    ),
+    '',
+  );
+}
+
+/** `1.2.3.4`, `::1`, `10.0.0.0/8` or `fd00::/8`. */
+const trustedProxy = v.pipe(
+  v.string(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const proxy = parseTrustedProxy(dataset.value);
+    if (proxy) return proxy;
+    addIssue({ message: 'expected an IP address or CIDR (e.g. 10.0.0.0/8, fd00::/8)' });
+    return NEVER;
+  }),
+);
+
+/** The address and prefix of a TRUST_PROXY entry; undefined when it is neither address nor CIDR. */
+function parseTrustedProxy(entry: string): TrustedProxy | undefined {
+  const slash = entry.indexOf('/');
+  const address = slash < 0 ? entry : entry.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return undefined;
+  const family = version === 4 ? 'ipv4' : 'ipv6';
+  if (slash < 0) return { address, family };
+  const prefixText = entry.slice(slash + 1);
+  const prefix = Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText) || prefix > (version === 4 ? 32 : 128)) return undefined;
+  return { address, family, prefix };
+}
+
+/**
+ * Documentation-only metadata of a variable: `docDefault` is what the docs show
+ * for a default that is not a value (such as an empty list); `secret` keeps the
+ * value out of error messages.
+ */
+interface EnvMetadata {
+  docDefault?: string;
+  secret?: boolean;
+}
+
+// ---------------------------------------------------------------------------
+// The variables, in the order of the docs and of the error messages.
+// ---------------------------------------------------------------------------
+
+/** Every environment variable the server reads, with its default and description. */
+export const ENV_VARS = v.object({
+  PORT: v.pipe(
+    envInt(3000, 0, 65535),
+    v.description('HTTP and WebSocket port (0 picks a free one).'),
+  ),
+  HOST: v.pipe(
+    v.optional(
+      v.pipe(v.string(), v.regex(/^[A-Za-z0-9.:\-[\]]+$/, 'expected a host name or IP address')),
+      '127.0.0.1',
+    ),
+    v.description('Interface to bind; `0.0.0.0` for all.'),
+  ),
+  SEED: v.pipe(
+    envInt(42, 0, 0xffff_ffff),
+    v.description('Seed of the simulated feed (integer 0…2³²−1).'),
+  ),
+  FEED_TICKS_PER_SECOND: v.pipe(
+    envInt(500, 1, 200_000),
+    v.description('Aggregate simulated trades per second across all symbols (1…200000).'),
+  ),
+  FEED_TIME_SCALE: v.pipe(
+    envInt(1, 1, 100_000),
+    v.description(
+      'Simulated market time per wall-clock time (1 = real time; 60 makes a minute of trading pass each second, livelier charts).',
+    ),
+  ),
+  SYMBOLS_FILE: v.pipe(
+    envText(),
+    v.description('JSON file with an instrument universe replacing the built-in one.'),
+    v.metadata({ docDefault: '(built-in universe)' }),
+  ),
+  DEFAULT_INTERVAL_MS: v.pipe(
+    v.optional(
+      v.pipe(
+        integer(1, INTERVAL_TIERS_MS[INTERVAL_TIERS_MS.length - 1]),
+        v.transform(toIntervalTier),
+      ),
+      '250',
+    ),
+    v.description(
+      `Update interval when a subscribe names none; rounds up to a tier (${INTERVAL_TIERS_MS.join(', ')}).`,
+    ),
+  ),
+  MAX_SYMBOLS_PER_CLIENT: v.pipe(
+    envInt(100, 1, 10_000),
+    v.description('Symbols one connection may hold; more are rejected with LIMIT_EXCEEDED.'),
+  ),
+  MAX_PAYLOAD_BYTES: v.pipe(
+    envInt(16_384, 1024, 1_048_576),
+    v.description('Largest Socket.IO message accepted; a larger one closes that connection.'),
+  ),
+  LOG_LEVEL: v.pipe(envEnum(LOG_LEVELS, 'log'), v.description(`One of ${LOG_LEVELS.join(', ')}.`)),
+  SERVE_DASHBOARD: v.pipe(
+    envBool(true),
+    v.description('Serve the built dashboard (web/dist) at `/`.'),
+  ),
+  AUTH_TOKENS: v.pipe(
+    envList(v.string()),
+    v.everyItem(
+      (token) => token.length >= 8 && !/\s/.test(token),
+      'every token must be at least 8 characters with no spaces',
+    ),
+    v.description(
+      'Comma-separated tokens. When set, sockets need `auth: { token }` and `/api/*`, `/metrics` need `Authorization: Bearer <token>`.',
+    ),
+    v.metadata({ docDefault: '(unset: open)', secret: true }),
+  ),
+  ALLOWED_ORIGINS: v.pipe(
+    envList(
+      v.pipe(
+        v.string(),
+        v.regex(/^(?:\*|https?:\/\/[^/\s]+)$/, 'expected scheme://host[:port] or *'),
+      ),
+    ),
+    v.description(
+      'Comma-separated browser origins allowed to connect (e.g. `https://app.example.com`), or `*`. Requests without an Origin header (non-browser clients) are allowed.',
+    ),
+    v.metadata({ docDefault: '(same origin + localhost)' }),
+  ),
+  RATE_LIMIT_PER_SEC: v.pipe(
+    envInt(20, 1, 100_000),
+    v.description('Inbound messages per second per connection; beyond it: RATE_LIMITED.'),
+  ),
+  RATE_LIMIT_BURST: v.pipe(
+    envInt(40, 1, 1_000_000),
+    v.description('Burst allowance of that token bucket.'),
+  ),
+  RATE_LIMIT_DISCONNECT_AFTER: v.pipe(
+    envInt(100, 1, 1_000_000),
+    v.description(
+      'Rate-limited messages in a row (within 10 s) after which the connection is closed.',
+    ),
+  ),
+  MAX_CONNECTIONS_PER_IP: v.pipe(
+    envInt(200, 0, 1_000_000),
+    v.description('Concurrent connections per client IP address (0 = unlimited).'),
+  ),
+  TRUST_PROXY: v.pipe(
+    envList(trustedProxy),
+    v.description(
+      'Comma-separated addresses and CIDRs of reverse proxies (e.g. `127.0.0.1,10.0.0.0/8,::1,fd00::/8`). For a connection from one of them, the client address (for `MAX_CONNECTIONS_PER_IP`) is the right-most `X-Forwarded-For` entry that is not itself listed; X-Forwarded-For from anyone else is ignored.',
+    ),
+    v.metadata({ docDefault: '(unset: trust nobody)' }),
+  ),
+  HANDSHAKE_TIMEOUT_MS: v.pipe(
+    envInt(10_000, 100, 600_000),
+    v.description('Time a new connection has to join `/market` before it is closed.'),
+  ),
+  PING_INTERVAL_MS: v.pipe(
+    envInt(10_000, 500, 300_000),
+    v.description(
+      'Heartbeat: the server pings every connection this often (Socket.IO and `/ws`). Keep it below any proxy read timeout.',
+    ),
+  ),
+  PING_TIMEOUT_MS: v.pipe(
+    envInt(10_000, 500, 300_000),
+    v.description(
+      "A Socket.IO connection that has not answered a ping within this time is closed and reset; a `/ws` connection that has not answered the previous round's ping by the next one. A client that stops reading is so cut off within about 20 s at the defaults.",
+    ),
+  ),
+  SLOW_CLIENT_MAX_QUEUE: v.pipe(
+    envInt(1000, 10, 1_000_000),
+    v.description(
+      'Outbound packets queued for one client (in Engine.IO and in its WebSocket send buffer) above which its updates are skipped.',
+    ),
+  ),
+  SLOW_CLIENT_MAX_BYTES: v.pipe(
+    envInt(1_048_576, 4096, 1_073_741_824),
+    v.description(
+      'Outbound bytes queued for one client (in Engine.IO and in its WebSocket send buffer) above which its updates are skipped (a batched frame can be tens of KB).',
+    ),
+  ),
+  SLOW_CLIENT_GRACE_MS: v.pipe(
+    envInt(10_000, 100, 600_000),
+    v.description('How long a client may stay above that cap before it is disconnected.'),
+  ),
+  SHUTDOWN_TIMEOUT_MS: v.pipe(
+    envInt(5000, 100, 600_000),
+    v.description(
+      'Longest a graceful shutdown (SIGTERM/SIGINT) may take before the process exits.',
+    ),
+  ),
+  DEBUG_ENDPOINTS: v.pipe(
+    envBool(false),
+    v.description('Expose `GET /debug/heap` (heap after GC, handles); for the soak test only.'),
+  ),
+});
+
+export type EnvKey = keyof typeof ENV_VARS.entries;
+export const ENV_KEYS = Object.keys(ENV_VARS.entries) as EnvKey[];
+
+/** The documentation metadata of variable `key`; empty for a key that is not one. */
+export function envMetadata(key: string): EnvMetadata {
+  if (!Object.hasOwn(ENV_VARS.entries, key)) return {};
+  const metadata: EnvMetadata = v.getMetadata(ENV_VARS.entries[key as EnvKey]);
+  return metadata;
+}
+
+/**
+ * The variables as a JSON Schema (draft-07) of their text, as the server sees
+ * it (trimmed; blank means unset): type, default, description and, where the
+ * text must match one, a pattern. Transforms (such as the split of a list)
+ * have no JSON Schema and are left out.
+ */
+export function envJsonSchema(): ReturnType<typeof toJsonSchema> {
+  return toJsonSchema(ENV_VARS, { typeMode: 'input', errorMode: 'ignore' });
+}
+
+// ---------------------------------------------------------------------------
+// The whole environment, to the config object.
+// ---------------------------------------------------------------------------
+
+/** `FEED_TICKS_PER_SECOND` → `feedTicksPerSecond`. */
+type CamelCase<TKey extends string> = TKey extends `${infer Head}_${infer Tail}`
+  ? `${Lowercase<Head>}${Capitalize<CamelCase<Tail>>}`
+  : Lowercase<TKey>;
+type CamelCaseKeys<TObject> = {
+  [TKey in keyof TObject & string as CamelCase<TKey>]: TObject[TKey];
+};
+
+function camelCaseKeys<TObject extends Record<string, unknown>>(
+  object: TObject,
+): CamelCaseKeys<TObject> {
+  return Object.fromEntries(
+    Object.entries(object).map(([key, value]) => [
+      key.toLowerCase().replace(/_(.)/g, (_, letter: string) => letter.toUpperCase()),
+      value,
+    ]),
+  ) as CamelCaseKeys<TObject>;
+}
+
+/**
+ * The variables of `env` that the server reads, trimmed; unset, empty and
+ * whitespace-only all become undefined, which takes the default. Other keys
+ * (PATH, HOME…) are dropped.
+ */
+function normalizeEnv(env: Record<string, string | undefined>): v.InferInput<typeof ENV_VARS> {
+  return Object.fromEntries(ENV_KEYS.map((key) => [key, env[key]?.trim() || undefined]));
+}
+
+/**
+ * The environment (such as `process.env`) to the server's settings: normalised
+ * by {@link normalizeEnv}, checked by {@link ENV_VARS}, keys camel-cased
+ * (`MAX_PAYLOAD_BYTES` → `maxPayloadBytes`). Each issue's path starts with the
+ * variable's key, then, for a list, the index of the bad entry.
+ */
+export const CONFIG_SCHEMA = v.pipe(
+  v.record(v.string(), v.optional(v.string())),
+  v.transform(normalizeEnv),
+  ENV_VARS,
+  v.transform((vars) => camelCaseKeys(vars)),
+);
