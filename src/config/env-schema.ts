@@ -218,7 +218,7 @@ export const ENV_VARS = v.object({
   RATE_LIMIT_DISCONNECT_AFTER: v.pipe(
     envInt(100, 1, 1_000_000),
     v.description(
-      'Rate-limited messages in a row (within 10 s) after which the connection is closed.',
+      'Rate-limited messages within 10 s, with no pause of 500 ms between two of them, after which the connection is closed (what the bucket lets through meanwhile does not reset the count).',
     ),
   ),
   MAX_CONNECTIONS_PER_IP: v.pipe(

@@ -17,6 +17,13 @@ import { SubscriptionHub } from './subscription-hub.js';
 
 /** Window in which consecutive rate-limited messages count as sustained abuse. */
 const ABUSE_WINDOW_MS = 10_000;
+/**
+ * A pause this long between two refusals means the client backed off: the
+ * count starts again. Messages the bucket lets through in the meantime (its
+ * refill, one every 50 ms at the default 20/s) do not break the count, or a
+ * flood at a few times the rate would never be cut off, only throttled.
+ */
+const BACK_OFF_MS = 500;
 
 /** Per-connection control state (bounded: a few numbers), owned by the transport's connection. */
 export interface SessionState {
@@ -24,6 +31,7 @@ export interface SessionState {
   readonly bucket: TokenBucket;
   limitedInARow: number;
   firstLimitedAt: number;
+  lastLimitedAt: number;
 }
 
 /** What the rate limit says about one inbound message. */
@@ -64,23 +72,27 @@ export class ControlSessionService {
       bucket: new TokenBucket(this.config.rateLimitPerSec, this.config.rateLimitBurst, now),
       limitedInARow: 0,
       firstLimitedAt: 0,
+      lastLimitedAt: 0,
     };
   }
 
   /**
    * The rate limit (token bucket, no timers) for one inbound message. A
-   * refusal is counted; past RATE_LIMIT_DISCONNECT_AFTER refusals in a row
-   * (within 10 s) the transport must close the connection.
+   * refusal is counted; past RATE_LIMIT_DISCONNECT_AFTER refusals within 10 s,
+   * none of them {@link BACK_OFF_MS} after the previous one, the transport
+   * must close the connection.
    */
   admit(session: SessionState, now = Date.now()): Admission {
-    if (session.bucket.take(now)) {
-      session.limitedInARow = 0;
-      return { ok: true };
-    }
-    if (session.limitedInARow === 0 || now - session.firstLimitedAt > ABUSE_WINDOW_MS) {
+    if (session.bucket.take(now)) return { ok: true };
+    if (
+      session.limitedInARow === 0 ||
+      now - session.lastLimitedAt >= BACK_OFF_MS ||
+      now - session.firstLimitedAt > ABUSE_WINDOW_MS
+    ) {
       session.limitedInARow = 0;
       session.firstLimitedAt = now;
     }
+    session.lastLimitedAt = now;
     session.limitedInARow++;
     if (session.limitedInARow > this.config.rateLimitDisconnectAfter) {
       const error: WireError = {

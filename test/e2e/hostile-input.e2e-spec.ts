@@ -405,12 +405,14 @@ describe('Rate limiting (e2e)', () => {
   it(`lets a burst of ${BURST} through, then answers RATE_LIMITED (ack and exception) and recovers`, async () => {
     const client = await connectClient(t.url);
     const exceptions = recordExceptions(client);
+    const startedAt = performance.now();
     const { acks, received } = fire(client, 60);
     await waitFor(() => received() === 60, 5000, '60 acks');
+    const elapsedMs = performance.now() - startedAt;
     const passed = acks.filter((a) => a?.ok).length;
-    // The first BURST all pass; a token or two may refill while the 60 are processed.
+    // The first BURST all pass; the bucket refills (PER_SEC a second) while the 60 are processed.
     expect(acks.slice(0, BURST).every((a) => a?.ok)).toBe(true);
-    expect(passed).toBeLessThanOrEqual(BURST + 2);
+    expect(passed).toBeLessThanOrEqual(BURST + Math.ceil((elapsedMs / 1000) * PER_SEC) + 1);
     const limited = acks.filter((a) => a?.ok === false);
     for (const ack of limited) {
       expect(ack).toEqual({
@@ -460,8 +462,10 @@ describe('Rate limiting (e2e)', () => {
     const exceptions = recordExceptions(abuser);
     const disconnected = new Promise<string>((resolve) => abuser.once('disconnect', resolve));
     const sent = BURST + DISCONNECT_AFTER + 100;
+    const startedAt = performance.now();
     const { acks, received } = fire(abuser, sent);
     expect(await disconnected).toBe('io server disconnect');
+    const elapsedMs = performance.now() - startedAt;
 
     const passed = acks.filter((a) => a?.ok).length;
     const limited = acks.filter((a) => a?.ok === false && a.error.code === 'RATE_LIMITED').length;
@@ -469,10 +473,12 @@ describe('Rate limiting (e2e)', () => {
       `[rate-limit] flood of ${sent}: ${received()} acks (${passed} ok, ${limited} RATE_LIMITED), ` +
         `${exceptions.length} exceptions, then disconnected`,
     );
-    // Nothing past the burst (and a token or two of refill) was let through. Accepted
-    // messages still queued for their handler when the disconnect came get no ack at all.
-    expect(acks.slice(BURST + 2).every((a) => a?.ok !== true)).toBe(true);
-    // "More than DISCONNECT_AFTER rejected in a row": the last one is answered by the disconnect.
+    // Nothing past the burst and the bucket's refill over the flood was let through (on a
+    // busy machine the flood takes longer to arrive, and refill tokens pass in between).
+    // Accepted messages still queued for their handler when the disconnect came get no ack.
+    expect(passed).toBeLessThanOrEqual(BURST + Math.ceil((elapsedMs / 1000) * PER_SEC) + 1);
+    // "More than DISCONNECT_AFTER rejected without a pause": the refill tokens in between do
+    // not reset the count, and the last refusal is answered by the disconnect.
     expect(limited).toBeGreaterThanOrEqual(DISCONNECT_AFTER - 1);
     expect(limited).toBeLessThanOrEqual(DISCONNECT_AFTER);
     const last = exceptions[exceptions.length - 1];
