@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { buildAsyncApiDocument } from './asyncapi.document.js';
@@ -6,12 +8,20 @@ import { buildAsyncApiDocument } from './asyncapi.document.js';
 /** A Host header as it may appear in the document; anything else is replaced. */
 const HOST_PATTERN = /^[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?$/;
 
-/** Version of this build, from package.json (two levels up from src/api and dist/api alike). */
+/**
+ * Version of this build: the nearest package.json above this module (src/api
+ * under vitest, dist/api in production, dist-bench/src/api in the benchmark).
+ */
 function packageVersion(): string {
-  const manifest = JSON.parse(
-    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-  ) as { version: string };
-  return manifest.version;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file))
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above the AsyncAPI controller');
+    dir = parent;
+  }
 }
 
 /**
