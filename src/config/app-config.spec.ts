@@ -12,6 +12,7 @@ describe(parseConfig.name, () => {
       feedTimeScale: 1,
       symbolsFile: undefined,
       defaultIntervalMs: 250,
+      framesPerWindow: 1,
       maxSymbolsPerClient: 100,
       maxPayloadBytes: 16_384,
       logLevel: 'log',

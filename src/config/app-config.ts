@@ -28,6 +28,8 @@ export interface AppConfig {
   /** Path of a JSON instrument universe replacing the built-in one, or undefined. */
   symbolsFile: string | undefined;
   defaultIntervalMs: IntervalTierMs;
+  /** Tier clock ticks per window: the most frames a client gets per window (see StreamRegistry). */
+  framesPerWindow: number;
   maxSymbolsPerClient: number;
   /** Largest accepted Socket.IO message, bytes (Engine.IO `maxHttpBufferSize`). */
   maxPayloadBytes: number;

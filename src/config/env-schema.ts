@@ -171,6 +171,14 @@ export const ENV_VARS = v.object({
       `Update interval when a subscribe names none; rounds up to a tier (${INTERVAL_TIERS_MS.join(', ')}).`,
     ),
   ),
+  FRAMES_PER_WINDOW: v.pipe(
+    // Not 3 or more: a third of a tier is not a whole number of ms, and float grid times
+    // would make a busy symbol skip a window now and then.
+    envInt(1, 1, 2),
+    v.description(
+      "Most frames a client gets per update window. 1: one frame per window holding every symbol that changed, on the tier's grid (a quiet symbol's first tick waits up to a window, like a busy one's). 2: a quiet symbol's first tick also goes out at mid-window (within half a window), for up to twice the frames and ~1.4× the CPU on a sparse feed.",
+    ),
+  ),
   MAX_SYMBOLS_PER_CLIENT: v.pipe(
     envInt(100, 1, 10_000),
     v.description('Symbols one connection may hold; more are rejected with LIMIT_EXCEEDED.'),

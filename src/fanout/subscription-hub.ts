@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import type { IntervalTierMs, Quote } from '../shared/protocol.js';
+import type { IntervalTierMs } from '../shared/protocol.js';
 import {
   type QuoteSink,
   StreamRegistry,
@@ -43,9 +43,8 @@ interface Entry {
  *
  * - every update is serialised ONCE; each subscriber gets ONE frame per batch
  *   holding all of its symbols in it (JSON pieces joined, not re-encoded);
- * - leading edges (first tick after a quiet window) arriving one by one in a
- *   burst are gathered until the end of the event-loop turn and sent as one
- *   batch; trailing edges arrive as one batch per tier window;
+ * - updates arrive as one batch per tier clock tick (FRAMES_PER_WINDOW per
+ *   window), so a client gets at most one frame per tick;
  * - a large fan-out is sliced (FAN_OUT_SLICE subscribers per turn);
  * - the slow-consumer policy: a subscriber whose backlog is over the cap is
  *   skipped (it gets the next window's latest values, nothing is queued for
@@ -59,9 +58,6 @@ interface Entry {
 export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
   private readonly logger = new Logger(SubscriptionHub.name);
   private readonly entries = new Map<string, Entry>();
-  /** Leading-edge updates of the current event-loop turn, per tier (see publish). */
-  private readonly leading = new Map<IntervalTierMs, TierUpdate[]>();
-  private leadingFlush: NodeJS.Immediate | undefined;
   /** Subscribers served per event-loop turn by a fan-out (public for tests; see FAN_OUT_SLICE). */
   fanOutSlice = FAN_OUT_SLICE;
   /** Batches whose frames are being sent, oldest first (at most two: see publishBatch). */
@@ -121,21 +117,6 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
   }
 
   /**
-   * Leading-edge updates arrive one by one as the feed delivers a burst of
-   * ticks; they are gathered until the end of the current event-loop turn
-   * (sub-millisecond) and sent like a window's batch, so a client gets one
-   * frame per burst instead of one per symbol.
-   */
-  publish(symbol: string, tier: IntervalTierMs, quote: Quote): void {
-    let pending = this.leading.get(tier);
-    if (pending === undefined) this.leading.set(tier, (pending = []));
-    pending.push({ symbol, quote });
-    this.leadingFlush ??= setImmediate(() =>
-      this.guard('leading flush', () => this.flushLeading()),
-    );
-  }
-
-  /**
    * A batch of updates of one tier: each is serialised once, then every
    * holder gets ONE frame with all of its symbols in the batch. Frames per
    * second grow with clients × windows, not clients × symbols.
@@ -174,21 +155,9 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
   }
 
   private cancelDeferred(): void {
-    if (this.leadingFlush) clearImmediate(this.leadingFlush);
-    this.leadingFlush = undefined;
-    this.leading.clear();
     if (this.fanOutResume) clearImmediate(this.fanOutResume);
     this.fanOutResume = undefined;
     this.fanOut.length = 0;
-  }
-
-  private flushLeading(): void {
-    this.leadingFlush = undefined;
-    const batches = [...this.leading];
-    this.leading.clear();
-    for (const [tier, updates] of batches) {
-      if (updates.length > 0) this.publishBatch(tier, updates);
-    }
   }
 
   /**

@@ -2,40 +2,36 @@ import { Observable, type OperatorFunction, type SchedulerLike, asyncScheduler }
 import type { Tick } from '../shared/market.js';
 import type { QuoteWindow } from '../shared/protocol.js';
 
-/**
- * Which edge of the window an update is: `leading` = the first tick after a
- * quiet window, sent at once and alone; `trailing` = the aggregate of a
- * window, emitted while the tier clock ticks (or when the stream ends).
- */
-export type Edge = 'leading' | 'trailing';
-
 /** One conflated update: the latest tick plus the summary of every tick it stands for. */
 export interface Conflated {
   last: Tick;
   win: QuoteWindow;
-  edge: Edge;
 }
 
 /**
- * Throttles ticks to at most one emission per `windowMs`, with a leading and a
- * trailing edge, aggregating what it holds back instead of dropping it. The
- * trailing edges land on a shared clock (`TierClock`, tier-clock.ts), so every
- * pipeline of a tier emits in the same turn and can be batched per client.
+ * Throttles ticks to at most one emission per `windowMs`, aggregating what it
+ * holds back instead of dropping it, and emitting only while a shared clock
+ * ticks (`TierClock`, tier-clock.ts) so every pipeline of a tier emits in the
+ * same turn and can be batched per client.
  *
- * - A tick arriving at least `windowMs` after the previous emission, with
- *   nothing pending, goes out at once, alone (`win.n === 1`): the leading edge.
- * - Any other tick is folded into one aggregate (o = first price, h/l = max/min
+ * - Every tick is folded into one aggregate (o = first price, h/l = max/min
  *   price, v = Σ size, n = count, last = latest tick).
  * - On each `clock$` value `g`, a non-empty aggregate is emitted if
- *   `g − lastEmitAt ≥ windowMs`: the trailing edge, on the grid.
+ *   `g − lastEmitAt ≥ windowMs`; `lastEmitAt` becomes `g`.
  *
- * `lastEmitAt` is the scheduler's time for a leading edge and the clock's
- * nominal grid time for a trailing one, so a clock firing a few ms late does
- * not make a busy symbol skip a window. Consequences (no lateness):
- * consecutive emissions are at least `windowMs` apart; a busy symbol is
- * delivered once per grid window, each tick within `windowMs`; only the first
- * window after a leading edge is longer, so any tick waits less than
- * `2 × windowMs`; every tick is counted in exactly one emission.
+ * With a clock ticking every `windowMs / k` (k = FRAMES_PER_WINDOW, 1 by
+ * default: see StreamRegistry), a busy symbol is emitted once per window on the
+ * grid, and the first tick after a quiet spell leaves at the next grid tick,
+ * at most `windowMs / k` later, instead of waiting for a whole window: no
+ * emission is ever immediate, so a client's frames are at most k per window
+ * however its symbols trade (what a per-tick leading edge could not promise:
+ * on a sparse feed it gave each client a frame per trade). Consequences:
+ * consecutive emissions are at least `windowMs` apart; every tick waits less
+ * than `windowMs` (a quiet symbol's at most one clock period); every tick is
+ * counted in exactly one emission.
+ *
+ * Emission times are the clock's nominal grid times, so a clock firing a few
+ * ms late does not make a busy symbol skip a window.
  *
  * Completion of the source, or of the clock (no window can close any more),
  * flushes the pending aggregate and completes: the one case where two
@@ -43,9 +39,9 @@ export interface Conflated {
  * and the pending aggregate discarded, as RxJS's buffering operators do.
  *
  * `clock$` must emit non-decreasing grid times in ms on the `scheduler`'s
- * time base, with a period equal to `windowMs` (or dividing it) for the
- * latency bounds above to hold. Cost: no timer of its own and no allocation
- * per tick (the aggregate lives in closure scalars); one call per clock tick.
+ * time base, with a period dividing `windowMs`. Cost: no timer of its own and
+ * no allocation per tick (the aggregate lives in closure scalars); one call
+ * per clock tick.
  */
 export function conflate(
   windowMs: number,
@@ -65,13 +61,13 @@ export function conflate(
       let l = 0;
       let v = 0;
       let last: Tick | null = null;
-      /** Time of the previous emission: actual for a leading edge, nominal for a clock one. */
+      /** Grid time of the previous emission (the flush on completion: the scheduler's time). */
       let lastEmitAt = Number.NEGATIVE_INFINITY;
 
       // State is reset before emitting, so a tick pushed re-entrantly from
       // downstream lands in the next window instead of being lost or doubled.
       const emitPending = (at: number): void => {
-        const out: Conflated = { last: last!, win: { o, h, l, v, n }, edge: 'trailing' };
+        const out: Conflated = { last: last!, win: { o, h, l, v, n } };
         n = 0;
         last = null;
         lastEmitAt = at;
@@ -103,16 +99,6 @@ export function conflate(
             if (subscriber.closed) return;
             const price = tick.price;
             if (n === 0) {
-              const now = scheduler.now();
-              if (now - lastEmitAt >= windowMs) {
-                lastEmitAt = now;
-                subscriber.next({
-                  last: tick,
-                  win: { o: price, h: price, l: price, v: tick.size, n: 1 },
-                  edge: 'leading',
-                });
-                return;
-              }
               o = h = l = price;
               v = tick.size;
             } else {

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { MARKET_SCHEDULER } from '../market/market-feed.js';
 import { MarketStateService } from '../market/market-state.service.js';
@@ -18,11 +19,10 @@ export interface TierUpdate {
 
 /** Receives each conflated update once per (symbol, tier); fans it out to that pipeline's clients. */
 export interface QuoteSink {
-  /** A leading-edge update (first tick after a quiet window): send it now. */
-  publish(symbol: string, tier: IntervalTierMs, quote: Quote): void;
   /**
-   * Every trailing-edge update of one tier window, all at once (they close on
-   * the tier's shared clock), so each client can get one frame for all its symbols.
+   * Every update of one tier clock tick, all at once (every pipeline of a
+   * tier emits on its shared clock), so each client can get one frame for
+   * all its symbols.
    */
   publishBatch(tier: IntervalTierMs, updates: readonly TierUpdate[]): void;
 }
@@ -30,7 +30,7 @@ export interface QuoteSink {
 /** The part of the market state the registry reads; lets specs pass a small fake. */
 export type MarketStateReader = Pick<MarketStateService, 'symbolTicks$' | 'session' | 'has'>;
 
-/** A tier's shared clock and the trailing updates of the window it is closing. */
+/** A tier's shared clock and the updates of the tick it is delivering. */
 interface TierState {
   readonly clock: TierClock;
   batch: TierUpdate[];
@@ -52,9 +52,12 @@ interface Pipeline {
  * quote building grow with symbols × tiers, never with clients: a thousand
  * clients on one (symbol, tier) share one pipeline and one update per window.
  *
- * Each tier has one {@link TierClock}; its pipelines' trailing edges all
- * happen while it ticks and reach the sink as one `publishBatch` per tier
- * window. Leading edges (first tick after a quiet window) go to `publish` at once.
+ * Each tier has one {@link TierClock}, ticking `framesPerWindow` times per
+ * window (FRAMES_PER_WINDOW); its pipelines all emit while it ticks, and
+ * reach the sink as one `publishBatch` per tick, so a client gets at most
+ * that many frames per window. Busy symbols go out once per window either
+ * way; with 2, the first tick after a quiet spell waits at most half a window
+ * (50 ms at the 100 ms tier) instead of up to a whole one.
  */
 @Injectable()
 export class StreamRegistry implements OnModuleDestroy {
@@ -74,10 +77,15 @@ export class StreamRegistry implements OnModuleDestroy {
   private sinkFailures = 0;
   private readonly errorLog = new ThrottledErrorLog(this.logger);
 
+  private readonly framesPerWindow: number;
+
   constructor(
     @Inject(MarketStateService) private readonly state: MarketStateReader,
     @Inject(MARKET_SCHEDULER) private readonly scheduler: SchedulerLike,
-  ) {}
+    @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'framesPerWindow'>,
+  ) {
+    this.framesPerWindow = config?.framesPerWindow ?? 1;
+  }
 
   /** Quotes handed to the sink without it throwing. */
   get quotesPublished(): number {
@@ -261,7 +269,10 @@ export class StreamRegistry implements OnModuleDestroy {
   private tierState(tier: IntervalTierMs): TierState {
     let state = this.tiers.get(tier);
     if (state === undefined) {
-      const created: TierState = { clock: new TierClock(tier, this.scheduler), batch: [] };
+      const created: TierState = {
+        clock: new TierClock(tier / this.framesPerWindow, this.scheduler),
+        batch: [],
+      };
       created.clock.onAfterTick = () => this.flush(tier, created);
       this.tiers.set(tier, created);
       state = created;
@@ -270,7 +281,7 @@ export class StreamRegistry implements OnModuleDestroy {
   }
 
   /**
-   * Hands a tier window's trailing updates to the sink in one call, after the
+   * Hands a tier tick's updates to the sink in one call, after the
    * clock reached every pipeline of the tier. A fresh array per window (not a
    * reused one): the sink may keep what it was given.
    */
@@ -313,14 +324,11 @@ export class StreamRegistry implements OnModuleDestroy {
     const session = this.state.session(pipeline.symbol);
     if (session === undefined) return;
     try {
-      const quote = buildQuote(update.last, session, update.win);
-      if (update.edge === 'trailing') {
-        // A trailing edge: it goes out with the rest of the tier's window, after the tick.
-        pipeline.tierState.batch.push({ symbol: pipeline.symbol, quote });
-        return;
-      }
-      sink.publish(pipeline.symbol, pipeline.tier, quote);
-      this.published++;
+      // It goes out with the rest of the tier's tick, once the clock reached every pipeline.
+      pipeline.tierState.batch.push({
+        symbol: pipeline.symbol,
+        quote: buildQuote(update.last, session, update.win),
+      });
     } catch (err) {
       this.sinkFailed(`${pipeline.symbol}@${pipeline.tier}ms`, err);
     }
