@@ -1,4 +1,9 @@
-import { Inject, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import {
   Ack,
   ConnectedSocket,
@@ -63,9 +68,21 @@ const CLIENT_EVENTS: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe'])
  */
 @WebSocketGateway({ namespace: MARKET_NAMESPACE })
 export class MarketGateway
-  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, BeforeApplicationShutdown
+  implements
+    OnGatewayInit,
+    OnGatewayConnection,
+    OnGatewayDisconnect,
+    OnModuleDestroy,
+    BeforeApplicationShutdown
 {
   private readonly logger = new Logger(MarketGateway.name);
+  /**
+   * Set when shutdown begins. Nest destroys this module before the hub and
+   * registry it depends on, and only then runs `beforeApplicationShutdown`
+   * (the notice and the disconnects): requests in between are ignored, not
+   * failed as INTERNAL against a closed registry.
+   */
+  private closing = false;
 
   @WebSocketServer()
   private readonly server: MarketNamespace;
@@ -98,6 +115,13 @@ export class MarketGateway
       // whatever the timing of the reads that carried the CONNECTs.
       client.conn.close();
     }
+    if (this.closing) {
+      // Shutdown has begun (see `closing`): told at once, like the clients already here.
+      client.data.disconnectReason = 'server_shutdown';
+      client.emit('shutdown', { reason: 'server shutting down' });
+      client.disconnect(true);
+      return;
+    }
     client.data.session = this.sessions.open(client.id);
     this.hub.attach(
       new SocketIoSubscriber(client, (reason) => (client.data.disconnectReason = reason)),
@@ -116,6 +140,10 @@ export class MarketGateway
       reason: (client.data.disconnectReason ?? reason ?? 'unknown').replace(/\s+/g, '_'),
     });
     this.hub.detach(client.id);
+  }
+
+  onModuleDestroy(): void {
+    this.closing = true;
   }
 
   /**
@@ -143,6 +171,7 @@ export class MarketGateway
     @MessageBody() body: unknown,
     @Ack() ack: AckFn<SubscribeAck>,
   ): void {
+    if (this.closing) return;
     const response = this.sessions.subscribe(client.data.session, body);
     if (!response.ok) client.emit('exception', response.error);
     if (typeof ack === 'function') ack(response);
@@ -154,6 +183,7 @@ export class MarketGateway
     @MessageBody() body: unknown,
     @Ack() ack: AckFn<UnsubscribeAck>,
   ): void {
+    if (this.closing) return;
     const response = this.sessions.unsubscribe(client.data.session, body);
     if (!response.ok) client.emit('exception', response.error);
     if (typeof ack === 'function') ack(response);

@@ -4,6 +4,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
@@ -30,7 +31,9 @@ interface WsConnection {
   /** Answered the last ping (any pong) or sent something since it. */
   alive: boolean;
   /** Why the server ended it, for the disconnect metric. */
-  reason?: CloseReason | 'ping_timeout';
+  reason?: CloseReason | 'ping_timeout' | 'binary_frame' | 'message_too_big' | 'protocol_error';
+  /** Seen still closing by a heartbeat round: terminated at the next one. */
+  closingSeen?: boolean;
 }
 
 /**
@@ -39,7 +42,9 @@ interface WsConnection {
  * session rules and the same hub as Socket.IO; only the framing differs.
  */
 @Injectable()
-export class WsEndpoint implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WsEndpoint
+  implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(WsEndpoint.name);
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<WsConnection>();
@@ -76,6 +81,15 @@ export class WsEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     );
+  }
+
+  /**
+   * Shutdown begins: Nest destroys this module before the hub and registry it
+   * depends on, and runs `beforeApplicationShutdown` only after them, so
+   * requests stop being acted on here (see onMessage).
+   */
+  onModuleDestroy(): void {
+    this.closing = true;
   }
 
   /** Tells every client, closes with 1001, and waits (bounded) for the closes. */
@@ -132,8 +146,12 @@ export class WsEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
 
     ws.on('message', (data, isBinary) => this.onMessage(connection, data, isBinary));
     ws.on('pong', () => (connection.alive = true));
-    // ws reports protocol errors (bad frames, oversize) here, then closes: nothing to do.
-    ws.on('error', () => undefined);
+    // ws reports protocol errors (bad frames, oversize) here, then closes itself with
+    // 1002/1007/1009: only the reason is ours to record (the peer may send no close back).
+    ws.on('error', (err: Error & { code?: string }) => {
+      connection.reason ??=
+        err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'message_too_big' : 'protocol_error';
+    });
     ws.on('close', (code) => {
       this.connections.delete(connection);
       this.metrics.wsConnectedClients--;
@@ -158,7 +176,11 @@ export class WsEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   private onMessage(c: WsConnection, data: WebSocket.RawData, isBinary: boolean): void {
+    // ws still delivers frames while a close is under way (ours after a binary frame or
+    // a flood, or the shutdown's): once we are closing it, nothing more is acted on.
+    if (this.closing || c.ws.readyState !== WebSocket.OPEN) return;
     if (isBinary) {
+      c.reason = 'binary_frame';
       c.ws.close(WS_CLOSE.UNSUPPORTED_DATA, 'text frames only');
       return;
     }
@@ -191,9 +213,18 @@ export class WsEndpoint implements OnApplicationBootstrap, BeforeApplicationShut
     if (id !== undefined) c.subscriber.send({ type: 'ack', id, ...ack });
   }
 
-  /** One pass over every connection: terminate the silent, ping the rest. */
+  /**
+   * One pass over every connection: terminate the silent, ping the rest, and
+   * drop those whose close we began a round ago but the peer never answered
+   * (ws itself would wait 30 s, holding the connection and its per-IP slot).
+   */
   private ping(): void {
     for (const c of this.connections) {
+      if (c.ws.readyState === WebSocket.CLOSING) {
+        if (c.closingSeen) c.ws.terminate();
+        c.closingSeen = true;
+        continue;
+      }
       if (!c.alive) {
         c.reason = 'ping_timeout';
         c.subscriber.reset();

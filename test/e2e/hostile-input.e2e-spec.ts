@@ -1,6 +1,11 @@
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect as netConnect, type Socket as TcpSocket } from 'node:net';
 import type { Socket } from 'socket.io-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
 import {
   ERROR_CODES,
   INTERVAL_TIERS_MS,
@@ -9,6 +14,7 @@ import {
   type WireError,
 } from '../../src/shared/protocol.js';
 import { SYMBOL_PATTERN } from '../../src/shared/symbols.js';
+import { StreamRegistry } from '../../src/streaming/stream-registry.service.js';
 import { SIO } from '../support/socket-io-codec.js';
 import {
   closeAllClients,
@@ -494,5 +500,104 @@ describe('Rate limiting (e2e)', () => {
     // And the abuser's address is not banned: a fresh connection is served.
     const fresh = await connectClient(t.url);
     expect((await requestSubscribe(fresh, { symbols: ['AAPL'] })).ok).toBe(true);
+  });
+});
+
+describe('Requests during shutdown (e2e)', () => {
+  const silentPeers = new Set<TcpSocket>();
+
+  /**
+   * A `/ws` connection that reads but never writes again: it answers neither
+   * pings nor the shutdown's close, so the shutdown waits its bounded time for it.
+   */
+  async function silentWsPeer(url: string): Promise<TcpSocket> {
+    const { hostname, port } = new URL(url);
+    const socket = netConnect({ host: hostname, port: Number(port) });
+    silentPeers.add(socket);
+    socket.on('error', () => undefined);
+    await once(socket, 'connect');
+    socket.write(
+      `GET /ws HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+        `Sec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    const [head] = (await once(socket, 'data')) as [Buffer];
+    expect(head.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
+    return socket;
+  }
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+    closeAllClients();
+    for (const socket of silentPeers) socket.destroy();
+    silentPeers.clear();
+  });
+
+  it('ignores the subscribes a client keeps sending while the app closes: no INTERNAL, nothing logged', async () => {
+    const t = await createTestApp({
+      RATE_LIMIT_PER_SEC: '100000',
+      RATE_LIMIT_BURST: '100000',
+      // The shutdown waits min(2 s, half of this) for clients to close.
+      SHUTDOWN_TIMEOUT_MS: '1000',
+    });
+    let closed = false;
+    try {
+      const registry = t.app.get(StreamRegistry);
+      const rejected = t.app.get(MetricsService).rejectedRequests;
+      const internal = async () =>
+        (await rejected.get()).values.find((v) => v.labels.code === 'INTERNAL')?.value ?? 0;
+      const client = await connectClient(t.url);
+      expect((await requestSubscribe(client, { symbols: ['AAPL'] })).ok).toBe(true);
+      // The /ws shutdown runs first and waits for this one: /market stays open meanwhile,
+      // after Nest has already destroyed the hub and the registry.
+      await silentWsPeer(t.url);
+
+      const acks: SubscribeAck[] = [];
+      const exceptions: WireError[] = [];
+      const notices: unknown[] = [];
+      let sent = 0;
+      let sentWhenRegistryClosed: number | undefined;
+      let sentWhenNotified: number | undefined;
+      client.on('exception', (err) => exceptions.push(err));
+      client.on('shutdown', (notice) => {
+        notices.push(notice);
+        sentWhenNotified ??= sent;
+      });
+      const disconnected = new Promise<string>((resolve) => client.once('disconnect', resolve));
+      const destroyRegistry = registry.onModuleDestroy.bind(registry);
+      vi.spyOn(registry, 'onModuleDestroy').mockImplementation(() => {
+        sentWhenRegistryClosed = sent;
+        destroyRegistry();
+      });
+      const errors = vi.spyOn(Logger.prototype, 'error');
+      const internalBefore = await internal();
+
+      // A client that subscribes every 20 ms, and does not stop for the shutdown.
+      const sender = setInterval(() => {
+        sent++;
+        client.emit('subscribe', { symbols: ['AAPL'] }, (ack) => acks.push(ack));
+      }, 20);
+      try {
+        await waitFor(() => acks.length >= 3, 3000, 'the first acks');
+        await t.close();
+        closed = true;
+        expect(await disconnected).toBe('io server disconnect');
+      } finally {
+        clearInterval(sender);
+      }
+
+      // It kept sending between the registry's close and the shutdown notice.
+      expect(sentWhenRegistryClosed).toBeDefined();
+      expect(sentWhenNotified).toBeDefined();
+      expect(sentWhenNotified! - sentWhenRegistryClosed!).toBeGreaterThanOrEqual(5);
+      expect(notices).toEqual([{ reason: expect.stringContaining('shutting down') as string }]);
+      // Nothing it sent failed: not as an ack, not as an exception.
+      expect(acks.filter((ack) => !ack.ok)).toEqual([]);
+      expect(exceptions).toEqual([]);
+      expect(errors.mock.calls).toEqual([]);
+      expect(await internal()).toBe(internalBefore);
+    } finally {
+      if (!closed) await t.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_INSTRUMENTS } from '../../src/market/instruments.js';
@@ -9,8 +10,14 @@ import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { StreamRegistry } from '../../src/streaming/stream-registry.service.js';
 import { WS_CLOSE, type WsServerMessage } from '../../src/shared/ws-protocol.js';
 import { WsEndpoint } from '../../src/ws/ws-endpoint.js';
-import { createTestApp, scrapeMetric, type TestApp, waitFor } from '../support/test-app.js';
-import { closeAllWsClients, WsClient } from '../support/ws-client.js';
+import {
+  createTestApp,
+  metricSample,
+  scrapeMetric,
+  type TestApp,
+  waitFor,
+} from '../support/test-app.js';
+import { closeAllWsClients, upgradeStatus, WsClient } from '../support/ws-client.js';
 
 /**
  * Hostile input on the plain WebSocket endpoint `/ws`: what ws.e2e-spec.ts
@@ -307,6 +314,30 @@ async function expectStillStreaming(client: WsClient, what = 'the client'): Prom
 
 function expectNoEcho(messages: unknown[]): void {
   expect(JSON.stringify(messages)).not.toContain(MARKER);
+}
+
+/** `tickstream_disconnects_total` by reason, from one scrape of `/metrics`. */
+async function disconnectsByReason(t: TestApp): Promise<Record<string, number>> {
+  const text = await (await fetch(`${t.url}/metrics`)).text();
+  const reasons = [...text.matchAll(/^tickstream_disconnects_total\{reason="([^"]+)"\}/gm)].map(
+    (m) => m[1],
+  );
+  return Object.fromEntries(
+    reasons.map((r) => [r, metricSample(text, 'tickstream_disconnects_total', `reason="${r}"`)]),
+  ) as Record<string, number>;
+}
+
+/** The counters that changed between two {@link disconnectsByReason} readings, by how much. */
+function countedSince(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): Record<string, number> {
+  const changed: Record<string, number> = {};
+  for (const reason of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const delta = (after[reason] ?? 0) - (before[reason] ?? 0);
+    if (delta !== 0) changed[reason] = delta;
+  }
+  return changed;
 }
 
 // ---- specs ------------------------------------------------------------------------------------
@@ -815,6 +846,45 @@ describe('/ws hostile input (e2e)', () => {
       expect((await peer.closedByServer()).code).toBe(1000);
     });
   });
+
+  describe('the disconnect metric of a peer that drops without answering the close', () => {
+    // The peer never sends a close frame back, so ws reports 1006 whatever the server
+    // closed with: the reason must come from what the server saw, not from the close code.
+    it.each([
+      {
+        label: 'a frame over MAX_PAYLOAD_BYTES',
+        bytes: encodeFrame({ opcode: OP.TEXT, payload: 'x'.repeat(MAX_PAYLOAD + 1) }),
+        code: WS_CLOSE.MESSAGE_TOO_BIG,
+        reason: 'message_too_big',
+      },
+      {
+        label: 'a binary frame',
+        bytes: encodeFrame({ opcode: OP.BINARY, payload: '{"type":"ping"}' }),
+        code: WS_CLOSE.UNSUPPORTED_DATA,
+        reason: 'binary_frame',
+      },
+      {
+        label: 'a reserved opcode',
+        bytes: encodeFrame({ opcode: 0x3, payload: '{"type":"ping"}' }),
+        code: 1002,
+        reason: 'protocol_error',
+      },
+    ])('counts $label under the reason $reason', async ({ bytes, code, reason }) => {
+      const endpoint = t.app.get(WsEndpoint);
+      const before = await disconnectsByReason(t);
+      const peer = await RawWsPeer.connect(t.url);
+      peer.write(bytes);
+      await peer.waitFor(() => peer.closeFrame() !== undefined, 'the close frame');
+      expect(peer.closeFrame()?.code).toBe(code);
+      peer.destroy();
+      await waitFor(
+        () => endpoint.size === baseline.connections,
+        3000,
+        'the server to see the connection go',
+      );
+      expect(countedSince(before, await disconnectsByReason(t))).toEqual({ [reason]: 1 });
+    });
+  });
 });
 
 describe('/ws flood (e2e)', () => {
@@ -896,16 +966,26 @@ describe('/ws stalled reader (e2e)', () => {
     return peer;
   }
 
-  /** Waits until `ss` no longer lists the server side of the peer's connection; returns when. */
+  /**
+   * Waits until `ss` no longer lists the server side of the peer's connection, and
+   * the endpoint has seen that connection close; returns when `ss` stopped listing it.
+   */
   async function serverSideGone(t: TestApp, peer: RawWsPeer, timeoutMs: number): Promise<number> {
     const clientPort = peer.localPort;
+    const endpoint = t.app.get(WsEndpoint);
+    const open = endpoint.size;
     expect(serverSocket(portOf(t), clientPort)).toBeDefined();
     await waitFor(
       () => serverSocket(portOf(t), clientPort) === undefined,
       timeoutMs,
       'the server-side socket to go',
     );
-    return Date.now();
+    const goneAt = Date.now();
+    // The reset closes the socket's descriptor at once, but Node reports the close (on which
+    // the endpoint counts the disconnect) in a later phase of that event-loop turn: a scrape
+    // served in between, on a kept-alive connection, would not see it yet.
+    await waitFor(() => endpoint.size === open - 1, 1000, 'the endpoint to see the close');
+    return goneAt;
   }
 
   describe('cut off by the heartbeat', () => {
@@ -1013,5 +1093,188 @@ describe('/ws stalled reader (e2e)', () => {
       peer.resume();
       await peer.waitFor(() => peer.closed, 'the peer to see the reset', 5000);
     });
+  });
+});
+
+describe('/ws frames after the server began closing (e2e)', () => {
+  const PING_INTERVAL_MS = 500;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      FEED_TICKS_PER_SECOND: '4000',
+      PING_INTERVAL_MS: String(PING_INTERVAL_MS),
+      PING_TIMEOUT_MS: String(PING_INTERVAL_MS),
+      RATE_LIMIT_PER_SEC: '20',
+      RATE_LIMIT_BURST: '5',
+      RATE_LIMIT_DISCONNECT_AFTER: '5',
+      // One connection per address: a slot still held by a closing connection shows.
+      MAX_CONNECTIONS_PER_IP: '1',
+    });
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    destroyAllPeers();
+    const endpoint = t.app.get(WsEndpoint);
+    const metrics = t.app.get(MetricsService);
+    await waitFor(
+      () => endpoint.size === 0 && metrics.transportConnections === 0,
+      3000,
+      'the test connections to be released',
+    );
+  });
+  afterAll(() => t.close());
+
+  const flood = Buffer.concat(
+    Array.from({ length: 40 }, () => encodeFrame({ opcode: OP.TEXT, payload: '{"type":"ping"}' })),
+  );
+
+  it.each([
+    {
+      label: 'a binary frame',
+      bytes: encodeFrame({ opcode: OP.BINARY, payload: '{"type":"ping"}' }),
+      code: WS_CLOSE.UNSUPPORTED_DATA,
+      reason: 'binary_frame',
+      symbol: 'NVDA',
+    },
+    {
+      label: 'a flood',
+      bytes: flood,
+      code: WS_CLOSE.RATE_LIMITED,
+      reason: 'rate_limit',
+      symbol: 'TSLA',
+    },
+  ])(
+    'after closing with $code on $label, acts on no later frame and drops a peer that never answers within two heartbeat rounds',
+    async ({ bytes, code, reason, symbol }) => {
+      const endpoint = t.app.get(WsEndpoint);
+      const metrics = t.app.get(MetricsService);
+      const registry = t.app.get(StreamRegistry);
+      expect(endpoint.size).toBe(0);
+      const peer = await RawWsPeer.connect(t.url);
+      peer.sendText({ type: 'subscribe', symbols: ['AAPL'], id: 'held' });
+      await peer.waitFor(
+        () => peer.messages().some((m) => m.type === 'ack' && m.id === 'held' && m.ok),
+        'the subscribe ack',
+      );
+      expect(registry.clientCount()).toBe(1);
+      expect(metrics.transportConnections).toBe(1);
+      const before = await disconnectsByReason(t);
+      const subscribe = vi.spyOn(registry, 'subscribe');
+
+      peer.write(bytes);
+      await peer.waitFor(() => peer.closeFrame() !== undefined, 'the close frame');
+      const closeSeenAt = Date.now();
+      expect(peer.closeFrame()?.code).toBe(code);
+      // It never answers the close, and keeps sending valid subscribes of a symbol nobody
+      // holds, each with an unsolicited pong (RFC 6455 §5.5.3): it looks alive to a heartbeat
+      // that only counts pongs.
+      let late = 0;
+      const sender = setInterval(() => {
+        peer.sendText({ type: 'subscribe', symbols: [symbol], intervalMs: 100, id: late++ });
+        peer.send({ opcode: OP.PONG, payload: 'alive' });
+      }, 20);
+      try {
+        // Until the server drops it, it holds the address's one slot.
+        expect(await upgradeStatus(t.url)).toBe(429);
+        await peer.waitFor(() => peer.ended || peer.closed, 'the server to drop it', 5000);
+      } finally {
+        clearInterval(sender);
+      }
+      const droppedAfter = Date.now() - closeSeenAt;
+      console.info(`[ws-hostile] closing peer (${code}) dropped after ${droppedAfter} ms`);
+      // Seen closing by one heartbeat round, terminated at the next (not after ws's 30 s).
+      expect(droppedAfter).toBeLessThan(2 * PING_INTERVAL_MS + 1000);
+      expect(late).toBeGreaterThanOrEqual(5);
+
+      // None of the late subscribes was acted on: never registered, never answered.
+      expect(subscribe).not.toHaveBeenCalled();
+      expect(peer.messages().filter((m) => m.type === 'ack' && m.id !== 'held')).toEqual([]);
+      // Its connection, subscriptions and per-IP slot are released.
+      await waitFor(
+        () => endpoint.size === 0 && metrics.transportConnections === 0,
+        3000,
+        'the connection and its slot to be released',
+      );
+      expect(registry.clientCount()).toBe(0);
+      expect(registry.holdersOf(symbol, 100)).toBeUndefined();
+      expect(
+        await scrapeMetric(t.url, 'tickstream_subscriptions', `symbol="${symbol}",tier="100"`),
+      ).toBeUndefined();
+      // Counted for what it did, not as a heartbeat timeout.
+      expect(countedSince(before, await disconnectsByReason(t))).toEqual({ [reason]: 1 });
+      // The address may connect again.
+      expect(await upgradeStatus(t.url)).toBe(101);
+      await waitFor(
+        () => endpoint.size === 0 && metrics.transportConnections === 0,
+        3000,
+        'the probe connection to be released',
+      );
+    },
+  );
+});
+
+describe('/ws requests during shutdown (e2e)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    destroyAllPeers();
+  });
+
+  it('ignores what a client keeps sending while the app closes: no INTERNAL, nothing logged', async () => {
+    const t = await createTestApp({
+      RATE_LIMIT_PER_SEC: '100000',
+      RATE_LIMIT_BURST: '100000',
+      // The shutdown waits min(2 s, half of this) for clients to answer its close.
+      SHUTDOWN_TIMEOUT_MS: '1000',
+    });
+    let closed = false;
+    try {
+      const registry = t.app.get(StreamRegistry);
+      const rejected = t.app.get(MetricsService).rejectedRequests;
+      const internal = async () =>
+        (await rejected.get()).values.find((v) => v.labels.code === 'INTERNAL')?.value ?? 0;
+      const peer = await RawWsPeer.connect(t.url);
+
+      // Nest destroys the registry (onModuleDestroy) before the endpoint's shutdown hook runs.
+      let sent = 0;
+      let sentWhenRegistryClosed: number | undefined;
+      const destroyRegistry = registry.onModuleDestroy.bind(registry);
+      vi.spyOn(registry, 'onModuleDestroy').mockImplementation(() => {
+        sentWhenRegistryClosed = sent;
+        destroyRegistry();
+      });
+      const errors = vi.spyOn(Logger.prototype, 'error');
+      const internalBefore = await internal();
+
+      // A client that subscribes every 20 ms, and neither stops nor answers the close.
+      const sender = setInterval(
+        () => peer.sendText({ type: 'subscribe', symbols: ['AAPL'], id: sent++ }),
+        20,
+      );
+      try {
+        await peer.waitFor(
+          () => peer.messages().some((m) => m.type === 'ack' && m.id === 2 && m.ok),
+          'the first acks',
+        );
+        await t.close();
+        closed = true;
+        await peer.waitFor(() => peer.ended || peer.closed, 'the server to drop it');
+      } finally {
+        clearInterval(sender);
+      }
+
+      expect(sentWhenRegistryClosed).toBeDefined();
+      expect(sent - sentWhenRegistryClosed!).toBeGreaterThanOrEqual(5);
+      expect(peer.messages().filter((m) => m.type === 'shutdown')).toHaveLength(1);
+      expect(peer.closeFrame()?.code).toBe(WS_CLOSE.GOING_AWAY);
+      // Nothing it sent failed: not as an exception, not as an ack.
+      expect(
+        peer.messages().filter((m) => m.type === 'exception' || (m.type === 'ack' && !m.ok)),
+      ).toEqual([]);
+      expect(errors.mock.calls).toEqual([]);
+      expect(await internal()).toBe(internalBefore);
+    } finally {
+      if (!closed) await t.close();
+    }
   });
 });
