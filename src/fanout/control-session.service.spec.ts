@@ -5,7 +5,7 @@ import { VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualFeed } from '../../test/support/ticks.js';
 import { parseConfig } from '../config/app-config.js';
-import { BadRequestException } from '../gateway/wire-errors.js';
+import { BadRequestException } from './wire-errors.js';
 import { DEFAULT_INSTRUMENTS } from '../market/instruments.js';
 import { MarketStateService } from '../market/market-state.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';

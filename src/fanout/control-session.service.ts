@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { parseSubscribeRequest, parseUnsubscribeRequest } from '../gateway/market-requests.js';
-import { TokenBucket } from '../gateway/token-bucket.js';
-import { toWireError, WireException } from '../gateway/wire-errors.js';
+import { parseSubscribeRequest, parseUnsubscribeRequest } from './market-requests.js';
+import { TokenBucket } from './token-bucket.js';
+import { toWireError, WireException } from './wire-errors.js';
 import { MarketStateService } from '../market/market-state.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import {

@@ -33,7 +33,7 @@ import {
 import { ClientPolicyService } from './client-policy.service.js';
 import { resetTcp, socketsInNamespaceOnConnection } from './socket-internals.js';
 import { SocketIoSubscriber } from './socket-io.subscriber.js';
-import { BadRequestException } from './wire-errors.js';
+import { BadRequestException } from '../fanout/wire-errors.js';
 
 /** What a `/market` connection keeps in `socket.data` (bounded: a few fields). */
 export interface MarketSocketData {

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { BadRequestException } from '../gateway/wire-errors.js';
+import { BadRequestException } from '../fanout/wire-errors.js';
 import { describeIssue, UNTRUSTED_INPUT } from '../shared/protocol.schema.js';
 import type { WsRequestId } from '../shared/ws-protocol.js';
 import {
