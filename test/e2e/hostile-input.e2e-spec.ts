@@ -5,7 +5,6 @@ import { once } from 'node:events';
 import { connect as netConnect, type Socket as TcpSocket } from 'node:net';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MetricsService } from '../../src/metrics/metrics.service.js';
 import {
   ERROR_CODES,
   INTERVAL_TIERS_MS,
@@ -26,6 +25,7 @@ import {
   type TestApp,
   waitFor,
 } from '../support/test-app.js';
+import { rejectedCount } from '../support/server-socket.js';
 
 /** The same client without the typed event map, to send what the protocol does not allow. */
 type UntypedClient = Socket;
@@ -543,9 +543,7 @@ describe('Requests during shutdown (e2e)', () => {
     let closed = false;
     try {
       const registry = t.app.get(StreamRegistry);
-      const rejected = t.app.get(MetricsService).rejectedRequests;
-      const internal = async () =>
-        (await rejected.get()).values.find((v) => v.labels.code === 'INTERNAL')?.value ?? 0;
+      const internal = () => rejectedCount(t, 'INTERNAL');
       const client = await connectClient(t.url);
       expect((await requestSubscribe(client, { symbols: ['AAPL'] })).ok).toBe(true);
       // The /ws shutdown runs first and waits for this one: /market stays open meanwhile,

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INSTRUMENTS } from '../../src/market/instruments.js';
 import type { Quote } from '../../src/shared/protocol.js';
@@ -12,28 +11,11 @@ import {
   waitFor,
 } from '../support/test-app.js';
 import { closeAllWsClients, WsClient } from '../support/ws-client.js';
+import { serverSocket } from '../support/server-socket.js';
 
 /** What the issue asks at the default settings: cut off within 30 s of the last read. */
 const CUT_OFF_WITHIN_MS = 30_000;
 const ALL = DEFAULT_INSTRUMENTS.map((i) => i.symbol);
-
-/**
- * The server-side TCP socket of the connection from `clientPort` to `serverPort`,
- * as `ss` sees it: its state and send queue, or undefined once it is gone.
- */
-function serverSocket(
-  serverPort: number,
-  clientPort: number,
-): { state: string; sendQ: number } | undefined {
-  const out = execFileSync(
-    'ss',
-    ['-tnH', 'state', 'all', `( sport = :${serverPort} and dport = :${clientPort} )`],
-    { encoding: 'utf8' },
-  ).trim();
-  if (out === '') return undefined;
-  const [state, , sendQ] = out.split(/\s+/);
-  return { state, sendQ: Number(sendQ) };
-}
 
 /**
  * A client that subscribes to every symbol at 100 ms, then stops reading

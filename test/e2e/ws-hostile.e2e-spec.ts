@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -18,6 +17,7 @@ import {
   waitFor,
 } from '../support/test-app.js';
 import { closeAllWsClients, upgradeStatus, WsClient } from '../support/ws-client.js';
+import { rejectedCount, serverSocket } from '../support/server-socket.js';
 
 /**
  * Hostile input on the plain WebSocket endpoint `/ws`: what ws.e2e-spec.ts
@@ -257,30 +257,6 @@ function destroyAllPeers(): void {
 }
 
 // ---- shared helpers ---------------------------------------------------------------------------
-
-/**
- * The server-side TCP socket of the connection from `clientPort` to `serverPort`,
- * as `ss` sees it: its state and send queue, or undefined once it is gone.
- */
-function serverSocket(
-  serverPort: number,
-  clientPort: number,
-): { state: string; sendQ: number } | undefined {
-  const out = execFileSync(
-    'ss',
-    ['-tnH', 'state', 'all', `( sport = :${serverPort} and dport = :${clientPort} )`],
-    { encoding: 'utf8' },
-  ).trim();
-  if (out === '') return undefined;
-  const [state, , sendQ] = out.split(/\s+/);
-  return { state, sendQ: Number(sendQ) };
-}
-
-/** `tickstream_rejected_requests_total{code}`, read from the app's metrics. */
-async function rejectedCount(t: TestApp, code: string): Promise<number> {
-  const { values } = await t.app.get(MetricsService).rejectedRequests.get();
-  return values.find((v) => v.labels.code === code)?.value ?? 0;
-}
 
 function portOf(t: TestApp): number {
   return Number(new URL(t.url).port);
@@ -1230,9 +1206,7 @@ describe('/ws requests during shutdown (e2e)', () => {
     let closed = false;
     try {
       const registry = t.app.get(StreamRegistry);
-      const rejected = t.app.get(MetricsService).rejectedRequests;
-      const internal = async () =>
-        (await rejected.get()).values.find((v) => v.labels.code === 'INTERNAL')?.value ?? 0;
+      const internal = () => rejectedCount(t, 'INTERNAL');
       const peer = await RawWsPeer.connect(t.url);
 
       // Nest destroys the registry (onModuleDestroy) before the endpoint's shutdown hook runs.
