@@ -146,6 +146,46 @@ describe(SubscriptionHub.name, () => {
     hub.detach('a'); // idempotent
   });
 
+  it('serves a sparse batch only to the holders of what changed', () => {
+    const { hub, metrics, connect } = setup();
+    const quiet = Array.from({ length: 20 }, (_, i) => connect(`q${i}`, ['MSFT', 'NVDA']));
+    const holder = connect('holder', ['AAPL', 'MSFT']);
+    hub.publishBatch(250, [{ symbol: 'AAPL', quote: quote('AAPL', 1) }]);
+    expect(holder.symbols()).toEqual([['AAPL']]);
+    for (const q of quiet) expect(q.frames).toEqual([]);
+    expect(metrics.framesSent).toBe(1);
+  });
+
+  it('does not serve a batch being sliced to a client that subscribed after it was published', async () => {
+    const { hub, connect } = setup();
+    hub.fanOutSlice = 1;
+    const early = [connect('e0', ['AAPL']), connect('e1', ['AAPL'])];
+    hub.publishBatch(250, [{ symbol: 'AAPL', quote: quote('AAPL', 1) }]);
+    const late = connect('late', ['AAPL']);
+    await nextTurn();
+    await nextTurn();
+    for (const e of early) expect(e.frames.map((f) => f[0].seq)).toEqual([1]);
+    expect(late.frames).toEqual([]);
+  });
+
+  it('never hands a reused slot the text of the pipeline that released it mid-fan-out', async () => {
+    const { hub, registry, connect } = setup();
+    hub.fanOutSlice = 1;
+    const a = connect('a', ['AAPL']);
+    const b = connect('b', ['AAPL']);
+    hub.publishBatch(250, [{ symbol: 'AAPL', quote: quote('AAPL', 1) }]);
+    expect(a.frames).toHaveLength(1);
+    const slot = registry.pipelineOf('AAPL', 250)?.slot;
+    // b moves from AAPL to MSFT before its turn: AAPL's pipeline goes, MSFT's takes its slot.
+    hub.detach('a');
+    hub.unsubscribe('b', 'AAPL');
+    hub.subscribe('b', 'MSFT', 250);
+    expect(registry.pipelineOf('MSFT', 250)?.slot).toBe(slot);
+    await nextTurn();
+    await nextTurn();
+    expect(b.frames).toEqual([]);
+  });
+
   it('refuses holdings for a subscriber that is not attached', () => {
     const { hub } = setup();
     expect(() => hub.subscribe('ghost', 'AAPL', 250)).toThrow(/not attached/);

@@ -3,8 +3,10 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { IntervalTierMs } from '../shared/protocol.js';
 import {
+  type FanOutPipeline,
   type QuoteSink,
   StreamRegistry,
+  type TierHolding,
   type TierUpdate,
 } from '../streaming/stream-registry.service.js';
 import { ThrottledErrorLog } from '../streaming/throttled-error-log.js';
@@ -18,11 +20,18 @@ const FAN_OUT_SLICE = 2000;
 /** How often congested subscribers are re-checked: one timer for the whole server. */
 const SWEEP_INTERVAL_MS = 250;
 
-/** One batch being fanned out: its tier, symbol → JSON, and the subscribers still to serve. */
+/**
+ * One batch being fanned out: each updated pipeline's JSON by its slot, and
+ * the tier holdings still to serve. `owners[slot]` is the pipeline the text
+ * belongs to: a slot released and reused while the batch is being sent
+ * carries nothing for the pipeline that took it.
+ */
 interface FanOutJob {
-  readonly tier: IntervalTierMs;
-  readonly json: ReadonlyMap<string, string>;
-  readonly recipients: Iterator<string>;
+  readonly json: readonly (string | undefined)[];
+  readonly owners: readonly (FanOutPipeline | undefined)[];
+  readonly recipients: readonly TierHolding[];
+  /** Index of the next recipient to serve. */
+  next: number;
   /** `performance.now()` when the batch was published. */
   readonly publishedAt: number;
 }
@@ -128,22 +137,42 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
    */
   publishBatch(tier: IntervalTierMs, updates: readonly TierUpdate[]): void {
     const now = Date.now();
-    const json = new Map<string, string>();
-    const targets = new Set<string>();
+    const fan = this.registry.tierFanOut(tier);
+    // Sized up front so V8 keeps them as (holey) arrays, not dictionaries.
+    const slots = fan?.slotLimit ?? 0;
+    const json = new Array<string | undefined>(slots);
+    const owners = new Array<FanOutPipeline | undefined>(slots);
+    const updated: FanOutPipeline[] = [];
+    /** Σ holders over the updated pipelines: how many (client, symbol) pieces the batch makes. */
+    let reach = 0;
     for (const { symbol, quote } of updates) {
       this.metrics.staleness.observe(Math.max(0, now - quote.ts) / 1000);
-      const holders = this.registry.holdersOf(symbol, tier);
-      if (holders === undefined || holders.size === 0) continue;
-      json.set(symbol, JSON.stringify(quote));
-      for (const id of holders) targets.add(id);
+      const pipeline = this.registry.pipelineOf(symbol, tier);
+      if (pipeline === undefined || pipeline.holders.size === 0) continue;
+      json[pipeline.slot] = JSON.stringify(quote);
+      owners[pipeline.slot] = pipeline;
+      updated.push(pipeline);
+      reach += pipeline.holders.size;
     }
-    this.metrics.encodedUpdates += json.size;
-    if (targets.size === 0) return;
+    this.metrics.encodedUpdates += updated.length;
+    if (fan === undefined || updated.length === 0) return;
+    // The recipients, fixed now (a client that subscribes meanwhile got a newer snapshot).
+    // When the batch reaches at least as many pieces as the tier has clients (a busy
+    // feed: most of them), every client of the tier is a candidate and one without an
+    // update gets nothing; otherwise (a sparse batch) only the updated pipelines' holders.
+    let recipients: TierHolding[];
+    if (reach >= fan.holdings.size) {
+      recipients = Array.from(fan.holdings.values());
+    } else {
+      const union = new Set<TierHolding>();
+      for (const pipeline of updated) for (const holding of pipeline.holders) union.add(holding);
+      recipients = Array.from(union);
+    }
     // Bounded: a batch still being sent when the next one comes is finished first,
     // at once (older frames before newer ones, per client); so at most one job
     // waits between slices, and an overloaded server simply stops yielding.
     this.runFanOut(Number.POSITIVE_INFINITY);
-    this.fanOut.push({ tier, json, recipients: targets.values(), publishedAt: performance.now() });
+    this.fanOut.push({ json, owners, recipients, next: 0, publishedAt: performance.now() });
     this.runFanOut(this.fanOutSlice);
   }
 
@@ -172,11 +201,12 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
       this.fanOutResume = undefined;
     }
     let left = budget;
-    while (this.fanOut.length > 0) {
-      left = this.sendFrames(this.fanOut[0], left);
-      if (left <= 0) break;
-      const done = this.fanOut.shift();
-      if (done) this.metrics.fanOutDuration.observe((performance.now() - done.publishedAt) / 1000);
+    while (this.fanOut.length > 0 && left > 0) {
+      const job = this.fanOut[0];
+      left -= this.sendFrames(job, left);
+      if (job.next < job.recipients.length) break;
+      this.fanOut.shift();
+      this.metrics.fanOutDuration.observe((performance.now() - job.publishedAt) / 1000);
     }
     if (this.fanOut.length > 0) {
       this.fanOutResume = setImmediate(() =>
@@ -186,38 +216,28 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
   }
 
   /**
-   * Writes one batch's frames to up to `budget` of its remaining recipients.
-   * Returns the budget left: 0 or less when the batch may have recipients left.
-   * A subscriber's holdings are read when its frame is built, so one that
-   * unsubscribed or left meanwhile gets nothing it no longer holds.
+   * Writes one batch's frames to up to `budget` of its remaining recipients;
+   * returns how many recipients it served (sent to or skipped).
+   * A recipient's holding is read when its frame is built (it is live), so a
+   * client that unsubscribed or left meanwhile gets nothing it no longer holds.
    */
   private sendFrames(job: FanOutJob, budget: number): number {
-    const { tier, json } = job;
+    const { json, owners, recipients } = job;
     const pieces = this.pieces;
-    let left = budget;
+    const end = Math.min(recipients.length, job.next + budget);
     let sent = 0;
     let quotes = 0;
     let skipped = 0;
-    while (left > 0) {
-      const next = job.recipients.next();
-      if (next.done === true) break;
-      left--;
-      const id = next.value;
-      const entry = this.entries.get(id);
-      const held = this.registry.heldBy(id);
-      if (entry === undefined || held === undefined) continue;
+    for (let i = job.next; i < end; i++) {
+      const holding = recipients[i];
       pieces.length = 0;
-      // Whichever is smaller: the batch's updates or the symbols the client holds.
-      if (json.size <= held.size) {
-        for (const [symbol, piece] of json) if (held.get(symbol) === tier) pieces.push(piece);
-      } else {
-        for (const [symbol, heldTier] of held) {
-          if (heldTier !== tier) continue;
-          const piece = json.get(symbol);
-          if (piece !== undefined) pieces.push(piece);
-        }
+      for (const pipeline of holding.pipelines) {
+        const slot = pipeline.slot;
+        if (owners[slot] === pipeline) pieces.push(json[slot] as string);
       }
       if (pieces.length === 0) continue;
+      const entry = this.entries.get(holding.clientId);
+      if (entry === undefined) continue;
       try {
         if (!this.admit(entry)) {
           skipped++;
@@ -228,14 +248,16 @@ export class SubscriptionHub implements QuoteSink, OnModuleDestroy {
         quotes += pieces.length;
       } catch (err) {
         // One subscriber's broken send must not cost the others their frame.
-        this.failed(`sending to ${id}`, err);
+        this.failed(`sending to ${holding.clientId}`, err);
       }
     }
+    const served = end - job.next;
+    job.next = end;
     pieces.length = 0;
     this.metrics.framesSent += sent;
     this.metrics.quotesSent += quotes;
     this.metrics.slowClientSkips += skipped;
-    return left > 0 ? left : 0;
+    return served;
   }
 
   /**

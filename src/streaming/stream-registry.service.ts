@@ -30,19 +30,56 @@ export interface QuoteSink {
 /** The part of the market state the registry reads; lets specs pass a small fake. */
 export type MarketStateReader = Pick<MarketStateService, 'symbolTicks$' | 'session' | 'has'>;
 
-/** A tier's shared clock and the updates of the tick it is delivering. */
-interface TierState {
+/**
+ * One client's holdings at one tier, as the fan-out reads them: a frame is
+ * built by walking `pipelines` and picking each one's text out of the batch
+ * by `slot` (array reads, no per-symbol map lookups on the hot path).
+ */
+export interface TierHolding {
+  readonly clientId: string;
+  /** The pipelines it holds at this tier, in subscription order. Live: updated in place. */
+  readonly pipelines: readonly FanOutPipeline[];
+}
+
+/** What the fan-out reads of a (symbol, tier) pipeline. */
+export interface FanOutPipeline {
+  /** Unique among the tier's live pipelines (a released slot may be reused). */
+  readonly slot: number;
+  /** The holdings of the clients holding this (symbol, tier). */
+  readonly holders: ReadonlySet<TierHolding>;
+}
+
+/** The fan-out's view of one tier: who holds anything at it, and its pipelines' slots. */
+export interface TierFanOut {
+  /** clientId → its holding at this tier; only clients holding at least one symbol here. */
+  readonly holdings: ReadonlyMap<string, TierHolding>;
+  /** Every live pipeline's slot is below this. */
+  readonly slotLimit: number;
+}
+
+/** A tier's shared clock, the updates of the tick it is delivering, and its fan-out index. */
+interface TierState extends TierFanOut {
   readonly clock: TierClock;
   batch: TierUpdate[];
+  readonly holdings: Map<string, MutableHolding>;
+  slotLimit: number;
+  /** Slots of released pipelines, reused before new ones are taken. */
+  readonly freeSlots: number[];
+}
+
+interface MutableHolding extends TierHolding {
+  readonly pipelines: Pipeline[];
 }
 
 /** One shared conflation pipeline, alive while at least one client holds it. */
-interface Pipeline {
+interface Pipeline extends FanOutPipeline {
   readonly symbol: string;
   readonly tier: IntervalTierMs;
   readonly tierState: TierState;
-  /** Ids of the clients holding this (symbol, tier): who a fan-out serves. */
-  readonly holders: Set<string>;
+  /** The clients holding this (symbol, tier): who a fan-out serves. */
+  readonly holders: Set<MutableHolding>;
+  /** Assigned once the pipeline is live (-1 until then). */
+  slot: number;
   subscription: Subscription | undefined;
 }
 
@@ -181,11 +218,26 @@ export class StreamRegistry implements OnModuleDestroy {
   }
 
   /**
-   * The live set of clients holding `symbol` at `tier`, not a copy: for the
-   * fan-out's hot path. Undefined when nobody holds it.
+   * The live pipeline of `symbol` at `tier` (its slot and holders), not a
+   * copy: for the fan-out's hot path. Undefined when nobody holds it.
    */
+  pipelineOf(symbol: string, tier: IntervalTierMs): FanOutPipeline | undefined {
+    return this.pipelines.get(symbol)?.get(tier);
+  }
+
+  /** Ids of the clients holding `symbol` at `tier` (a copy); undefined when nobody holds it. */
   holdersOf(symbol: string, tier: IntervalTierMs): ReadonlySet<string> | undefined {
-    return this.pipelines.get(symbol)?.get(tier)?.holders;
+    const pipeline = this.pipelines.get(symbol)?.get(tier);
+    if (pipeline === undefined) return undefined;
+    return new Set(Array.from(pipeline.holders, (h) => h.clientId));
+  }
+
+  /**
+   * The live fan-out index of a tier, not a copy: for the fan-out's hot path.
+   * Undefined for a tier never used.
+   */
+  tierFanOut(tier: IntervalTierMs): TierFanOut | undefined {
+    return this.tiers.get(tier);
   }
 
   /** Clients holding at least one subscription. */
@@ -220,7 +272,12 @@ export class StreamRegistry implements OnModuleDestroy {
       for (const p of byTier.values()) p.subscription?.unsubscribe();
     }
     this.pipelines.clear();
-    for (const t of this.tiers.values()) t.batch = [];
+    for (const t of this.tiers.values()) {
+      t.batch = [];
+      t.holdings.clear();
+      t.freeSlots.length = 0;
+      t.slotLimit = 0;
+    }
     this.clients.clear();
     this.livePipelines = 0;
     this.subscriptions = 0;
@@ -231,7 +288,7 @@ export class StreamRegistry implements OnModuleDestroy {
     let byTier = this.pipelines.get(symbol);
     const existing = byTier?.get(tier);
     if (existing !== undefined) {
-      existing.holders.add(clientId);
+      this.hold(existing, clientId);
       return;
     }
     const tierState = this.tierState(tier);
@@ -239,7 +296,8 @@ export class StreamRegistry implements OnModuleDestroy {
       symbol,
       tier,
       tierState,
-      holders: new Set([clientId]),
+      slot: -1,
+      holders: new Set(),
       subscription: undefined,
     };
     // Subscribe before registering: if symbolTicks$ throws, no half-made pipeline is left behind.
@@ -264,6 +322,22 @@ export class StreamRegistry implements OnModuleDestroy {
     }
     byTier.set(tier, pipeline);
     this.livePipelines++;
+    // Claimed only once the pipeline exists (a throw above leaves the tier's slots as they were).
+    pipeline.slot = tierState.freeSlots.pop() ?? tierState.slotLimit++;
+    this.hold(pipeline, clientId);
+  }
+
+  /** Adds a client to a pipeline's holders and the pipeline to the client's tier holding. */
+  private hold(pipeline: Pipeline, clientId: string): void {
+    const { holdings } = pipeline.tierState;
+    let holding = holdings.get(clientId);
+    if (holding === undefined) {
+      holding = { clientId, pipelines: [] };
+      holdings.set(clientId, holding);
+    }
+    if (pipeline.holders.has(holding)) return;
+    pipeline.holders.add(holding);
+    holding.pipelines.push(pipeline);
   }
 
   private tierState(tier: IntervalTierMs): TierState {
@@ -272,6 +346,9 @@ export class StreamRegistry implements OnModuleDestroy {
       const created: TierState = {
         clock: new TierClock(tier / this.framesPerWindow, this.scheduler),
         batch: [],
+        holdings: new Map(),
+        slotLimit: 0,
+        freeSlots: [],
       };
       created.clock.onAfterTick = () => this.flush(tier, created);
       this.tiers.set(tier, created);
@@ -303,12 +380,21 @@ export class StreamRegistry implements OnModuleDestroy {
     const byTier = this.pipelines.get(symbol);
     const pipeline = byTier?.get(tier);
     if (byTier === undefined || pipeline === undefined) return;
-    pipeline.holders.delete(clientId);
+    const { holdings, freeSlots } = pipeline.tierState;
+    const holding = holdings.get(clientId);
+    if (holding !== undefined) {
+      pipeline.holders.delete(holding);
+      const at = holding.pipelines.indexOf(pipeline);
+      if (at >= 0) holding.pipelines.splice(at, 1);
+      if (holding.pipelines.length === 0) holdings.delete(clientId);
+    }
     if (pipeline.holders.size > 0) return;
     pipeline.subscription?.unsubscribe();
     byTier.delete(tier);
     if (byTier.size === 0) this.pipelines.delete(symbol);
     this.livePipelines--;
+    // Safe to reuse at once: the fan-out checks a slot's owner before using its text.
+    freeSlots.push(pipeline.slot);
   }
 
   /**
@@ -336,6 +422,6 @@ export class StreamRegistry implements OnModuleDestroy {
 
   private sinkFailed(what: string, err: unknown): void {
     this.sinkFailures++;
-    this.errorLog.report(`publishing ${what} failed`, err, this.scheduler.now());
+    this.errorLog.report(`delivering ${what} failed`, err, this.scheduler.now());
   }
 }
