@@ -1,8 +1,14 @@
+import { EventEmitter } from 'node:events';
 import { createServer, get, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/app-config.js';
-import { ClientAddressResolver, ConnectionCounter, isOriginAllowed } from './connection-policy.js';
+import {
+  ClientAddressResolver,
+  ConnectionCounter,
+  isOriginAllowed,
+  UnopenedUpgrades,
+} from './connection-policy.js';
 
 describe(isOriginAllowed.name, () => {
   it('allows requests without an Origin (non-browser clients)', () => {
@@ -147,5 +153,70 @@ describe(ClientAddressResolver.name, () => {
 
   it('reports a request whose socket has closed as unknown', () => {
     expect(client(CHAIN, undefined, '203.0.113.7')).toBe('unknown');
+  });
+});
+
+describe(UnopenedUpgrades.name, () => {
+  /** A TCP socket stand-in: `close` is emitted by the test. */
+  class FakeSocket extends EventEmitter {
+    destroyed = false;
+    close(): void {
+      this.destroyed = true;
+      this.emit('close');
+    }
+  }
+
+  function setup() {
+    const upgrades = new UnopenedUpgrades<object>();
+    const key = {};
+    const socket = new FakeSocket();
+    let released = 0;
+    upgrades.watch(key, socket, () => released++);
+    return { upgrades, key, socket, released: () => released };
+  }
+
+  it('releases once when the socket of a handshake nobody took over closes', () => {
+    const { socket, released } = setup();
+    expect(released()).toBe(0);
+    socket.close();
+    socket.close();
+    expect(released()).toBe(1);
+    expect(socket.listenerCount('close')).toBe(0);
+  });
+
+  it('leaves the slot to the connection that takes it over, and stops listening', () => {
+    const { upgrades, key, socket, released } = setup();
+    expect(upgrades.handOver(key)).toBe(true);
+    expect(socket.listenerCount('close')).toBe(0);
+    socket.close();
+    expect(released()).toBe(0);
+  });
+
+  it('tells a connection that opens after its socket closed that the slot is already free', () => {
+    const { upgrades, key, socket, released } = setup();
+    socket.close();
+    expect(upgrades.handOver(key)).toBe(false);
+    expect(released()).toBe(1);
+    // Said once: the key is forgotten after.
+    expect(upgrades.handOver(key)).toBe(true);
+  });
+
+  it('releases at once for a socket already destroyed (its close may have been emitted)', () => {
+    const upgrades = new UnopenedUpgrades<object>();
+    const socket = new FakeSocket();
+    socket.destroyed = true;
+    let released = 0;
+    upgrades.watch({}, socket, () => released++);
+    expect(released).toBe(1);
+    expect(socket.listenerCount('close')).toBe(0);
+  });
+
+  it('hands over keys it never watched (polling handshakes) and forgets without releasing', () => {
+    const { upgrades, key, socket, released } = setup();
+    expect(upgrades.handOver({})).toBe(true);
+    upgrades.forget(key);
+    socket.close();
+    expect(released()).toBe(0);
+    expect(socket.listenerCount('close')).toBe(0);
   });
 });

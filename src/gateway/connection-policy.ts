@@ -129,3 +129,66 @@ export class ConnectionCounter {
     return this.counts.size;
   }
 }
+
+/** The part of a TCP socket an {@link UnopenedUpgrades} watches. */
+export interface WatchedSocket {
+  readonly destroyed: boolean;
+  on(event: 'close', listener: () => void): unknown;
+  removeListener(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * Per-IP slots of admitted WebSocket handshakes that no connection owns yet,
+ * each freed when its TCP socket closes. Between admission (Engine.IO's
+ * `allowRequest`) and a connection, ws can abort the handshake (a malformed
+ * Sec-WebSocket-Key, version, Upgrade or subprotocol header: a 400), find the
+ * peer already gone and destroy the socket, or complete it only for Engine.IO
+ * to close it (a new handshake naming the polling transport): none of these
+ * emits `connection` or `connection_error`, and every one ends with the socket
+ * closing. A connection that does open takes the slot over with
+ * {@link handOver}, which stops the watch: the listener holds the request
+ * alive, and must not outlive the handshake.
+ */
+export class UnopenedUpgrades<K extends object> {
+  private readonly watched = new WeakMap<K, { socket: WatchedSocket; onClose: () => void }>();
+  /** Handshakes whose socket closed (slot released) before any connection claimed it. */
+  private readonly released = new WeakSet<K>();
+
+  /** Calls `release` once `socket` closes (now, if it is already destroyed), unless handed over first. */
+  watch(key: K, socket: WatchedSocket, release: () => void): void {
+    const onClose = (): void => {
+      socket.removeListener('close', onClose);
+      this.watched.delete(key);
+      this.released.add(key);
+      release();
+    };
+    if (socket.destroyed) return onClose();
+    socket.on('close', onClose);
+    this.watched.set(key, { socket, onClose });
+  }
+
+  /**
+   * A connection opened for `key`: its slot is the connection's to release.
+   * False when the socket closed first and the slot is already free (the
+   * connection must then not release it a second time); true otherwise,
+   * including for a key never watched (a polling handshake).
+   */
+  handOver(key: K): boolean {
+    if (this.released.delete(key)) return false;
+    this.unwatch(key);
+    return true;
+  }
+
+  /** Stops watching `key` without releasing: its slot was released another way. */
+  forget(key: K): void {
+    this.released.delete(key);
+    this.unwatch(key);
+  }
+
+  private unwatch(key: K): void {
+    const entry = this.watched.get(key);
+    if (entry === undefined) return;
+    this.watched.delete(key);
+    entry.socket.removeListener('close', entry.onClose);
+  }
+}

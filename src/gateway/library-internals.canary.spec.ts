@@ -1,16 +1,17 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, IncomingMessage } from 'node:http';
+import { createServer, type Server as HttpServer, IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
-import { type AddressInfo, Socket as TcpSocket } from 'node:net';
+import { type AddressInfo, connect as tcpConnect, Socket as TcpSocket } from 'node:net';
 import { dirname, join, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { io as connectIo, Manager, type Socket as ClientSocket } from 'socket.io-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
-import { dropUpgradeResponseListener } from './market-io.adapter.js';
+import WebSocket, { WebSocketServer } from 'ws';
+import { resetWebSocket } from '../ws/tcp-reset.js';
+import { dropUpgradeResponseListener, keepWsUpgradesFromEngine } from './market-io.adapter.js';
 import {
   type ClientInternals,
   cutOffConnection,
@@ -41,7 +42,8 @@ const INTERNALS = 'src/gateway/socket-internals.ts';
 const ADAPTER = 'src/gateway/market-io.adapter.ts';
 const POLICY = 'src/gateway/client-policy.service.ts';
 const GATEWAY = 'src/gateway/market.gateway.ts';
-const CUT_OFF = `${INTERNALS} (cutOffConnection) and src/ws/ws.subscriber.ts`;
+const RESET = 'src/ws/tcp-reset.ts (resetWebSocket)';
+const CUT_OFF = `${RESET}, for ${INTERNALS} (cutOffConnection, resetTcp) and src/ws/ws.subscriber.ts`;
 
 const SPEC_FILE = fileURLToPath(import.meta.url);
 const ROOT_MANIFEST = join(dirname(SPEC_FILE), '..', '..', 'package.json');
@@ -120,6 +122,7 @@ afterEach(async () => {
 
 interface Harness {
   io: Server;
+  http: HttpServer;
   url: string;
   /** Every request `allowRequest` admitted, in order. */
   admitted: IncomingMessage[];
@@ -131,10 +134,14 @@ interface Harness {
  * compression), a synchronous `allowRequest` and one pass-through Engine.IO
  * middleware, as in production.
  */
-async function startServer(configure: (io: Server) => void = () => undefined): Promise<Harness> {
+async function startServer(
+  configure: (io: Server, http: HttpServer) => void = () => undefined,
+  options: Partial<ServerOptions> = {},
+): Promise<Harness> {
   const http = createServer();
   const admitted: IncomingMessage[] = [];
   const io = new Server(http, {
+    ...options,
     perMessageDeflate: false,
     httpCompression: false,
     serveClient: false,
@@ -145,10 +152,10 @@ async function startServer(configure: (io: Server) => void = () => undefined): P
   });
   io.engine.use((_req: IncomingMessage, _res: unknown, next: () => void) => next());
   io.of(NSP);
-  configure(io);
+  configure(io, http);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => io.close());
-  return { io, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, admitted };
+  return { io, http, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, admitted };
 }
 
 type Transport = 'websocket' | 'polling';
@@ -627,6 +634,151 @@ describe('engine.io / socket.io / ws internals (canary)', () => {
       WebSocket.CLOSED,
     );
   });
+
+  it('hands allowRequest the request handleUpgrade got, and reports neither connection nor connection_error when the handshake then dies', async () => {
+    const upgraded: IncomingMessage[] = [];
+    const events: string[] = [];
+    const { url, admitted } = await startServer((io) => {
+      const engine = io.engine as unknown as {
+        handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+      };
+      const inner = engine.handleUpgrade.bind(engine);
+      engine.handleUpgrade = (req, socket, head) => {
+        upgraded.push(req);
+        inner(req, socket, head);
+      };
+      io.engine.on('connection', () => events.push('connection'));
+      io.engine.on('connection_error', () => events.push('connection_error'));
+    });
+    const aborted = await rawUpgrade(url, '/socket.io/?EIO=4&transport=websocket', 'not-a-key');
+    // A new handshake naming the polling transport: ws completes it, then Engine.IO closes it.
+    const closed = await rawUpgrade(url, '/socket.io/?EIO=4&transport=polling', WS_KEY);
+
+    expect(
+      [aborted.status, closed.status],
+      relied('ws', ADAPTER, 'a malformed Sec-WebSocket-Key is a 400; a valid one a 101'),
+    ).toEqual([400, 101]);
+    expect(
+      admitted,
+      relied(
+        'engine.io',
+        ADAPTER,
+        'allowRequest runs for both upgrades and receives the very IncomingMessage handleUpgrade got (the key of its TCP socket)',
+      ),
+    ).toEqual(upgraded);
+    expect(admitted).toHaveLength(2);
+    expect(
+      events,
+      relied(
+        'engine.io',
+        ADAPTER,
+        'neither a handshake ws aborts after allowRequest nor a polling one over a WebSocket emits connection or connection_error (so only the TCP socket closing can free its slot)',
+      ),
+    ).toEqual([]);
+  });
+
+  it("adds one 'upgrade' listener that ends other paths' upgrades after destroyUpgradeTimeout, which keepWsUpgradesFromEngine keeps /ws upgrades from", async () => {
+    const DESTROY_MS = 50;
+    /** What a stand-in for WsEndpoint (added after Engine.IO, never answering) saw per upgrade. */
+    interface Seen {
+      url: string | undefined;
+      errorListeners: number;
+    }
+    async function server(
+      patched: boolean,
+    ): Promise<{ io: Server; url: string; seen: Seen[]; replaced?: number }> {
+      const seen: Seen[] = [];
+      let replaced: number | undefined;
+      const { io, url } = await startServer(
+        (_io, http) => {
+          if (patched) replaced = keepWsUpgradesFromEngine(http, new Set());
+          http.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+            seen.push({ url: req.url, errorListeners: socket.listenerCount('error') });
+            // Nobody answers: the test ends it (the HTTP server keeps half-open sockets open).
+            cleanups.push(() => void socket.destroy());
+          });
+        },
+        { destroyUpgradeTimeout: DESTROY_MS },
+      );
+      return { io, url, seen, replaced };
+    }
+    const bound = DESTROY_MS * 4 + 200;
+
+    const stock = await server(false);
+    const stockWs = await rawUpgrade(stock.url, '/ws', WS_KEY, bound);
+    const patched = await server(true);
+    const patchedWs = await rawUpgrade(patched.url, '/ws?token=x', WS_KEY, bound);
+    const patchedOther = await rawUpgrade(patched.url, '/elsewhere', WS_KEY, bound);
+
+    expect(
+      patched.replaced,
+      relied('engine.io', ADAPTER, "attach adds exactly one 'upgrade' listener to the HTTP server"),
+    ).toBe(1);
+    expect(
+      stockWs.endedByServer,
+      relied(
+        'engine.io',
+        ADAPTER,
+        'its listener ends an upgrade outside its path that nothing answered within destroyUpgradeTimeout',
+      ),
+    ).toBe(true);
+    expect(
+      stock.seen.map((s) => s.errorListeners),
+      relied('engine.io', ADAPTER, "and adds an 'error' listener to that upgrade's socket"),
+    ).toEqual([1]);
+    expect(
+      patchedWs.endedByServer,
+      'keepWsUpgradesFromEngine: Engine.IO never ends a /ws upgrade',
+    ).toBe(false);
+    expect(
+      patched.seen.map((s) => [s.url, s.errorListeners]),
+      "keepWsUpgradesFromEngine: Engine.IO adds no listener to a /ws upgrade's socket",
+    ).toEqual([
+      ['/ws?token=x', 0],
+      ['/elsewhere', 1],
+    ]);
+    expect(patchedOther.endedByServer, "other paths are still Engine.IO's to end").toBe(true);
+
+    const accepted = nextConnection(patched.io);
+    const client = await connectClient(patched.url, ['websocket']);
+    await expectQuotesDelivered(await accepted, client, 'Socket.IO upgrades still reach Engine.IO');
+  });
+
+  it('resets a bare ws server WebSocket (as /ws holds it) with resetWebSocket: the peer sees an RST', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+    cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
+    await once(wss, 'listening');
+    const accepted = once(wss, 'connection') as Promise<[WebSocket]>;
+    // A hand-made peer: a ws client would swallow its socket's ECONNRESET.
+    const peer = tcpConnect({ host: '127.0.0.1', port: (wss.address() as AddressInfo).port });
+    cleanups.push(() => void peer.destroy());
+    const peerError = new Promise<string | undefined>((resolve) => {
+      peer.once('error', (err: NodeJS.ErrnoException) => resolve(err.code));
+      peer.once('close', () => resolve(undefined));
+    });
+    await once(peer, 'connect');
+    peer.write(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${WS_KEY}\r\n\r\n`,
+    );
+    const [ws] = await accepted;
+    // Reset once the peer has read the 101, as in production (a reset within a millisecond of
+    // it reaches a Node peer on loopback that has not read yet as a plain end of stream).
+    await once(peer, 'data');
+    expect(
+      (ws as unknown as { _socket?: unknown })._socket,
+      relied('ws', RESET, 'a WebSocketServer WebSocket#_socket is its net.Socket'),
+    ).toBeInstanceOf(TcpSocket);
+    const closed = emitsWithin(ws, 'close', 2000);
+
+    resetWebSocket(ws);
+
+    expect(await closed, relied('ws', RESET, 'the reset WebSocket closes at once')).toBe(true);
+    expect(
+      await peerError,
+      relied('ws', RESET, 'the peer sees the connection reset, not a close handshake or a FIN'),
+    ).toBe('ECONNRESET');
+  });
 });
 
 /**
@@ -671,4 +823,51 @@ async function expectForcedClose(reason: Promise<string>): Promise<void> {
       'close(true) closes now, without waiting for writeBuffer to drain',
     ),
   ).toBe('forced close');
+}
+
+/** A valid Sec-WebSocket-Key. */
+const WS_KEY = Buffer.alloc(16, 7).toString('base64');
+
+interface RawUpgradeResult {
+  /** HTTP status of the server's answer, if any came. */
+  status: number | undefined;
+  /** The server ended or closed the connection within the bound. */
+  endedByServer: boolean;
+}
+
+/**
+ * One hand-written upgrade request on a fresh TCP connection; waits up to
+ * `ms` for the server to end it (a 101 is not waited on further).
+ */
+async function rawUpgrade(
+  url: string,
+  target: string,
+  key: string,
+  ms = 2000,
+): Promise<RawUpgradeResult> {
+  const { hostname, port } = new URL(url);
+  const socket = tcpConnect({ host: hostname, port: Number(port) });
+  cleanups.push(() => void socket.destroy());
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  let response = '';
+  let timer: NodeJS.Timeout | undefined;
+  const ended = new Promise<boolean>((resolve) => {
+    socket.on('data', (chunk: Buffer) => {
+      response += chunk.toString('latin1');
+      if (response.startsWith('HTTP/1.1 101')) resolve(false);
+    });
+    socket.once('end', () => resolve(true));
+    socket.once('close', () => resolve(true));
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  socket.write(
+    `GET ${target} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\n` +
+      `Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+  );
+  const endedByServer = await ended;
+  clearTimeout(timer);
+  socket.destroy();
+  const status = /^HTTP\/1\.1 (\d{3})/.exec(response)?.[1];
+  return { status: status === undefined ? undefined : Number(status), endedByServer };
 }

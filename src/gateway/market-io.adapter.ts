@@ -1,12 +1,16 @@
 import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Observable } from 'rxjs';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { AppConfig } from '../config/app-config.js';
+import { hardenEngineIo } from '../http/engine-io-hardening.js';
+import { isWsEndpointUrl } from '../ws/ws-path.js';
 import { ClientPolicyService } from './client-policy.service.js';
+import { UnopenedUpgrades } from './connection-policy.js';
 
 /**
  * Socket.IO server options that come from configuration and services rather
@@ -24,6 +28,12 @@ export class MarketIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: ServerOptions): Server {
     const policy = this.app.get(ClientPolicyService, { strict: false });
+    // The TCP socket of each WebSocket upgrade Engine.IO is handling, until allowRequest sees it.
+    const upgradeSockets = new WeakMap<IncomingMessage, Duplex>();
+    const unopened = new UnopenedUpgrades<IncomingMessage>();
+    // IoAdapter attaches to the application's HTTP server for port 0 (our gateway's).
+    const http = port === 0 ? (this.httpServer as EventEmitter | undefined) : undefined;
+    const upgradeListeners = new Set(http?.listeners('upgrade'));
     const server = super.createIOServer(port, {
       ...options,
       // The largest message we accept; a bigger one closes that connection only.
@@ -42,22 +52,38 @@ export class MarketIoAdapter extends IoAdapter {
         fn: (err: string | null | undefined, ok: boolean) => void,
       ) => {
         const refusal = policy.allowHandshake(req);
+        const socket = upgradeSockets.get(req);
+        if (socket !== undefined) {
+          upgradeSockets.delete(req);
+          // ws may still abort this handshake without telling Engine.IO: see UnopenedUpgrades.
+          if (refusal === undefined) unopened.watch(req, socket, () => policy.releaseUnopened(req));
+        }
         fn(refusal ?? null, refusal === undefined);
       },
     } as ServerOptions);
+    if (http) keepWsUpgradesFromEngine(http, upgradeListeners);
 
+    // Security headers on every response Engine.IO writes: first, so a refusal has them too.
+    hardenEngineIo(server.engine);
     // Engine.IO middlewares run for every request *including* WebSocket upgrades of an
     // existing polling session, which allowRequest does not see.
     server.engine.use((req: IncomingMessage, _res: unknown, next: (err?: Error) => void) => {
       next(policy.checkOrigin(req) ? undefined : new Error('origin not allowed'));
     });
     dropUpgradeResponseListener(server);
-    server.engine.on('connection', (conn: Parameters<ClientPolicyService['trackConnection']>[0]) =>
-      policy.trackConnection(conn),
+    onEngineUpgrade(server, (req, socket) => upgradeSockets.set(req, socket));
+    server.engine.on(
+      'connection',
+      (conn: Parameters<ClientPolicyService['trackConnection']>[0]) => {
+        // False only if the upgrade's socket closed first: its slot is already free.
+        if (unopened.handOver(conn.request)) policy.trackConnection(conn);
+      },
     );
     // A handshake allowRequest admitted can still fail in Engine.IO: free its slot.
     server.engine.on('connection_error', (err: { req?: IncomingMessage }) => {
-      if (err.req) policy.releaseUnopened(err.req);
+      if (!err.req) return;
+      unopened.forget(err.req);
+      policy.releaseUnopened(err.req);
     });
     return server;
   }
@@ -139,4 +165,45 @@ export function dropUpgradeResponseListener(server: Server): void {
       if (once && !before.has(raw)) socket.removeListener('close', once);
     }
   };
+}
+
+/** Calls `fn` with every WebSocket upgrade Engine.IO handles, before it does. */
+function onEngineUpgrade(server: Server, fn: (req: IncomingMessage, socket: Duplex) => void): void {
+  const engine = server.engine as unknown as {
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  };
+  const handleUpgrade = engine.handleUpgrade.bind(engine);
+  engine.handleUpgrade = (req, socket, head) => {
+    fn(req, socket);
+    handleUpgrade(req, socket, head);
+  };
+}
+
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * Engine.IO's `attach` adds one `upgrade` listener to the HTTP server, which
+ * handles its own path and, for any other, adds an `error` listener to the
+ * socket (for the connection's whole life) and a `destroyUpgradeTimeout`
+ * (1 s) timer that ends the socket if nothing was written by then. A `/ws`
+ * upgrade, which WsEndpoint answers synchronously, paid both for nothing.
+ * Each `upgrade` listener added since `before` was taken (Engine.IO's) is
+ * replaced, in place at the end, by one that passes every upgrade on except
+ * `/ws`'s: unknown paths are still Engine.IO's to end. Returns how many were
+ * replaced.
+ */
+export function keepWsUpgradesFromEngine(http: EventEmitter, before: ReadonlySet<unknown>): number {
+  let replaced = 0;
+  for (const listener of http.listeners('upgrade') as UpgradeListener[]) {
+    if (before.has(listener)) continue;
+    http.removeListener('upgrade', listener);
+    http.on(
+      'upgrade',
+      function (this: unknown, req: IncomingMessage, socket: Duplex, head: Buffer) {
+        if (!isWsEndpointUrl(req.url)) listener.call(this, req, socket, head);
+      },
+    );
+    replaced++;
+  }
+  return replaced;
 }

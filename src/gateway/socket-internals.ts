@@ -1,4 +1,5 @@
 import type { Socket } from 'socket.io';
+import { type ResettableWebSocket, resetWebSocket } from '../ws/tcp-reset.js';
 
 /**
  * The few Engine.IO / Socket.IO / ws internals the fan-out relies on, in one
@@ -7,14 +8,12 @@ import type { Socket } from 'socket.io';
  * transport writes to the same `ws` socket we write quote frames to.
  */
 
-/** The `ws` WebSocket under an Engine.IO `websocket` transport. */
-interface RawWebSocket {
+/** The `ws` WebSocket under an Engine.IO `websocket` transport (reset as `/ws`'s are). */
+interface RawWebSocket extends ResettableWebSocket {
   readonly readyState: number;
   /** Bytes accepted by `send` and not yet handed to the kernel (O(1) getter). */
   readonly bufferedAmount: number;
   send(data: string): void;
-  /** ws's TCP socket (private field, stable across ws 8.x). */
-  readonly _socket?: { resetAndDestroy?: () => void; destroy(): void };
 }
 
 /** Engine.IO connection fields we read to measure a client's backlog and to write. */
@@ -148,9 +147,8 @@ export function cutOffConnection(socket: Socket): void {
  * sits behind that queue, and ws would wait up to 30 s for the peer's.
  */
 export function resetTcp(socket: Socket): void {
-  const tcp = rawWebSocket(socket.conn as unknown as EngineConn)?._socket;
-  if (tcp?.resetAndDestroy) tcp.resetAndDestroy();
-  else tcp?.destroy();
+  const ws = rawWebSocket(socket.conn as unknown as EngineConn);
+  if (ws !== undefined) resetWebSocket(ws);
 }
 
 /**

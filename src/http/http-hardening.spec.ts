@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { setStaticFileHeaders } from './http-hardening.js';
+import { isSourceMapRequest, setStaticFileHeaders } from './http-hardening.js';
 
 function cacheControlOf(path: string): string | undefined {
   const headers = new Map<string, string>();
@@ -26,6 +26,40 @@ describe(setStaticFileHeaders.name, () => {
       '/srv/web/dist/index-BiJjIYXd.js',
     ]) {
       expect(cacheControlOf(path), path).toBe('no-cache');
+    }
+  });
+});
+
+describe(isSourceMapRequest.name, () => {
+  it('matches a source map however the path spells it', () => {
+    for (const path of [
+      '/assets/index-BiJjIYXd.js.map',
+      '/assets/index-D9-WwOTS.css.map',
+      '/assets/index-BiJjIYXd.js.MAP',
+      '/assets/index-BiJjIYXd.js%2Emap',
+      '/assets/index-BiJjIYXd.js.%6d%61%70',
+      '/api/../assets/index-BiJjIYXd.js.map',
+      '/api/%2E%2E/assets/index-BiJjIYXd.js.map',
+      '//assets/index-BiJjIYXd.js.map',
+      '/anything.map',
+    ]) {
+      expect(isSourceMapRequest(path), path).toBe(true);
+    }
+  });
+
+  it("leaves the bundles, Nest's /api routes and undecodable paths alone", () => {
+    for (const path of [
+      '/assets/index-BiJjIYXd.js',
+      '/assets/index-BiJjIYXd.js.map/',
+      '/assets/index-BiJjIYXd.map.js',
+      // A symbol may end in `.MAP`.
+      '/api/history/X.MAP',
+      '/API/history/X.map',
+      // `send` answers these 400 itself.
+      '/assets/index-BiJjIYXd.js%E0.map',
+      '/',
+    ]) {
+      expect(isSourceMapRequest(path), path).toBe(false);
     }
   });
 });

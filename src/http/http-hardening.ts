@@ -1,8 +1,8 @@
-import type { HttpServer, INestApplication } from '@nestjs/common';
+import { type HttpServer, type INestApplication, NotFoundException } from '@nestjs/common';
 import compression from 'compression';
-import type { Express } from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import helmet, { type HelmetOptions } from 'helmet';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, posix } from 'node:path';
 
 /**
  * The dashboard's Content-Security-Policy, on every HTTP response. Everything it
@@ -43,9 +43,10 @@ const HELMET_OPTIONS: HelmetOptions = {
 };
 
 /**
- * Security headers and compression for every response Express sends. Socket.IO is
- * not affected: Engine.IO answers `/socket.io/` from its own `request` listener in
- * front of Express, and WebSocket upgrades never reach Express.
+ * Security headers and compression for every response Express sends, and a 404 for
+ * source maps. Socket.IO is not affected: Engine.IO answers `/socket.io/` from its
+ * own `request` listener in front of Express, and WebSocket upgrades never reach
+ * Express (`hardenEngineIo` in engine-io-hardening.ts gives those their headers).
  */
 export function applyHttpHardening(app: INestApplication): void {
   (app.getHttpAdapter() as HttpServer<unknown, unknown, Express>)
@@ -57,6 +58,35 @@ export function applyHttpHardening(app: INestApplication): void {
   // of CPU) or ~102 KB (gzip, ~13 ms), once per browser since it is immutable; `/api/symbols`
   // 5.9 KB -> 1.4 KB. Below 1 KB (`/health`, 71 B) gzip's 18-byte frame costs more than it saves.
   app.use(compression());
+  // Vite keeps the dashboard's source maps next to its bundles (for the browser tests'
+  // stack traces); the static handler would hand them to anyone, so they are Not Found.
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(
+      isSourceMapRequest(req.path)
+        ? new NotFoundException(`Cannot ${req.method} ${req.originalUrl}`)
+        : undefined,
+    );
+  });
+}
+
+/** Nest's routes under `/api/` (a symbol such as `X.MAP` may end in `.map`). */
+const API_PATH = /^\/api\//i;
+
+/**
+ * Whether a request path names a source map (`*.map`, any case) that the static
+ * handler could serve: as `send` resolves it, percent-decoded and with its dot
+ * segments removed (`/api/../assets/x.js.map`, `/assets/x.js%2Emap`), and not
+ * one of Nest's `/api/` routes. A path that does not decode is `send`'s 400.
+ */
+export function isSourceMapRequest(path: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  const resolved = posix.normalize(decoded);
+  return resolved.toLowerCase().endsWith('.map') && !API_PATH.test(resolved);
 }
 
 /** Vite's `[name]-[hash][extname]` (8-character base64url hash), and its `.map`. */

@@ -16,11 +16,13 @@ import type { CloseReason } from '../fanout/subscriber.js';
 import { settleWithin } from '../fanout/settle-within.js';
 import { SubscriptionHub } from '../fanout/subscription-hub.js';
 import { ClientPolicyService } from '../gateway/client-policy.service.js';
+import { refuseUpgrade } from '../http/engine-io-hardening.js';
 import { MarketStateService } from '../market/market-state.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { INTERVAL_TIERS_MS } from '../shared/protocol.js';
-import { WS_CLOSE, WS_PATH } from '../shared/ws-protocol.js';
+import { WS_CLOSE } from '../shared/ws-protocol.js';
 import { type WsInbound, parseWsMessage } from './ws-messages.js';
+import { isWsEndpointUrl } from './ws-path.js';
 import { WsSubscriber } from './ws.subscriber.js';
 
 /** One open `/ws` connection. */
@@ -110,7 +112,9 @@ export class WsEndpoint
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (pathOf(req.url) !== WS_PATH) return; // Engine.IO's, or nobody's (Engine.IO ends those)
+    // Engine.IO's, or nobody's (Engine.IO ends those). Engine.IO never sees this path's:
+    // MarketIoAdapter keeps them from its upgrade listener, with the same predicate.
+    if (!isWsEndpointUrl(req.url)) return;
     if (this.closing) return refuse(socket, 503, 'Service Unavailable');
     if (!this.policy.checkOrigin(req)) return refuse(socket, 403, 'Forbidden');
     if (!this.policy.isTokenValid(tokenOf(req))) {
@@ -251,13 +255,6 @@ function idField(id: number | string | undefined): { id?: number | string } {
   return id === undefined ? {} : { id };
 }
 
-/** The path of a request target, without its query. */
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
-
 /** `?token=` or `Authorization: Bearer …` of an upgrade request. */
 function tokenOf(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
@@ -270,9 +267,5 @@ function tokenOf(req: IncomingMessage): string | undefined {
 
 /** Answers an upgrade with a plain HTTP error and closes the socket. */
 function refuse(socket: Duplex, status: number, text: string): void {
-  socket.on('error', () => undefined);
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-  );
+  refuseUpgrade(socket, text, status, text);
 }

@@ -1,12 +1,10 @@
 import type WebSocket from 'ws';
 import type { Backlog, CloseReason, Subscriber } from '../fanout/subscriber.js';
 import { encodeWsQuotesFrame, WS_CLOSE, type WsServerMessage } from '../shared/ws-protocol.js';
+import { resetWebSocket } from './tcp-reset.js';
 
 /** `ws`'s WebSocket.OPEN. */
 const OPEN = 1;
-
-/** ws's TCP socket (a private field, stable across ws 8.x; see the canary spec). */
-type WithTcp = { _socket?: { resetAndDestroy?: () => void; destroy(): void } };
 
 /**
  * A `/ws` connection as the hub sees it. The backlog is ws's send buffer
@@ -66,9 +64,7 @@ export class WsSubscriber implements Subscriber {
 
   /** Drops the connection with a TCP reset: the kernel discards what it queued for the peer. */
   reset(): void {
-    const tcp = (this.ws as unknown as WithTcp)._socket;
-    if (tcp?.resetAndDestroy) tcp.resetAndDestroy();
-    else this.ws.terminate();
+    resetWebSocket(this.ws);
   }
 
   private sendText(text: string): void {

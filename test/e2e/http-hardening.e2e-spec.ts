@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from 'node:http';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -28,6 +28,26 @@ interface RawResponse {
 function get(url: string, headers: OutgoingHttpHeaders = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * A request for `path` exactly as written (a URL string would have its dot
+ * segments resolved by the client before sending).
+ */
+function rawRequest(base: string, path: string, method = 'GET'): Promise<RawResponse> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path, method }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>
@@ -124,6 +144,39 @@ describe('HTTP hardening (e2e)', () => {
       expect(headers['x-powered-by'], path).toBeUndefined();
       expect(headers['strict-transport-security'], path).toBeUndefined();
     }
+  });
+
+  it('answers 404 for the source maps built next to the bundles, however the path is spelled', async () => {
+    const map = `${assets.js}.map`;
+    // Still built, for the browser tests' source-mapped stacks; only not served.
+    expect(existsSync(join(WEB_DIST, map))).toBe(true);
+    const spellings = [
+      map,
+      `${map}?v=1`,
+      map.replace(/\.map$/, '%2Emap'),
+      map.replace(/\.map$/, '.%6D%61%70'),
+      `/api/..${map}`,
+      `/api/%2E%2E${map}`,
+      `/favicon.svg/..${map}`,
+    ];
+    for (const path of spellings) {
+      for (const method of ['GET', 'HEAD']) {
+        const res = await rawRequest(t.url, path, method);
+        expect(res.status, `${method} ${path}`).toBe(404);
+        expect(res.headers['x-content-type-options'], `${method} ${path}`).toBe('nosniff');
+        if (method === 'GET') {
+          expect(JSON.parse(res.body.toString('utf8')), path).toEqual({
+            statusCode: 404,
+            error: 'Not Found',
+            message: `Cannot GET ${path}`,
+          });
+        }
+      }
+    }
+    // Nor does a bundle point browsers at its map.
+    const bundle = await get(`${t.url}${assets.js}`);
+    expect(bundle.status).toBe(200);
+    expect(bundle.body.toString('utf8')).not.toContain('sourceMappingURL');
   });
 
   it('lets browsers keep the hashed assets for a year without revalidating', async () => {

@@ -10,7 +10,13 @@ import {
   type TestApp,
   waitFor,
 } from '../support/test-app.js';
-import { closeAllWsClients, upgradeStatus, WsClient } from '../support/ws-client.js';
+import {
+  closeAllWsClients,
+  upgradeResponse,
+  upgradeStatus,
+  WsClient,
+} from '../support/ws-client.js';
+import { NON_DOCUMENT_HEADERS } from '../../src/http/engine-io-hardening.js';
 
 /** Every quote a /ws client has received in `quotes` frames, in order. */
 function wsQuotes(client: WsClient): Quote[] {
@@ -186,6 +192,22 @@ describe('/ws admission and limits (e2e)', () => {
     expect(await upgradeStatus(t.url, { query: 'token=nope' })).toBe(401);
     expect(await upgradeStatus(t.url, { query: `token=${TOKEN}` })).toBe(101);
     expect(await upgradeStatus(t.url, auth)).toBe(101);
+  });
+
+  it('puts the security headers on every refusal and answers it as text', async () => {
+    const refusals = [
+      await upgradeResponse(t.url),
+      await upgradeResponse(t.url, {
+        headers: { ...auth.headers, Origin: 'https://evil.example.com' },
+      }),
+    ];
+    expect(refusals.map((r) => r.status)).toEqual([401, 403]);
+    for (const { headers } of refusals) {
+      expect(headers['content-type']).toBe('text/plain; charset=utf-8');
+      for (const [name, value] of Object.entries(NON_DOCUMENT_HEADERS)) {
+        expect(headers[name.toLowerCase()]).toBe(value);
+      }
+    }
   });
 
   it('refuses a browser origin outside ALLOWED_ORIGINS with 403', async () => {

@@ -1,7 +1,6 @@
 import { Decoder, Encoder, PacketType, type Packet } from 'socket.io-parser';
 import { describe, expect, it } from 'vitest';
 import {
-  buildQuotesFrame,
   decodeEioPacket,
   decodeSioFrame,
   decodeSioPacket,
@@ -10,8 +9,6 @@ import {
   encodeSioFrame,
   encodeSioPacket,
   FrameError,
-  quotesBatchJson,
-  quotesFramePrefix,
   SIO,
 } from './socket-io-codec.js';
 
@@ -93,34 +90,6 @@ describe('socket-io-codec', () => {
       id: 1,
       data: ['subscribe', { symbols: ['MSFT', 'NVDA'], intervalMs: 1000 }],
     });
-  });
-
-  it('builds quotes frames from pre-serialised quotes that socket.io-parser reads as a quotes event', () => {
-    const prefix = quotesFramePrefix('/market');
-    const quotes = [
-      { symbol: 'A', seq: 3, ts: 1 },
-      { symbol: 'B', seq: 9, ts: 2 },
-    ];
-    const frame = buildQuotesFrame(
-      prefix,
-      quotes.map((q) => JSON.stringify(q)),
-    );
-    expect(referenceDecode(frame.slice(1))).toMatchObject({
-      type: PacketType.EVENT,
-      nsp: '/market',
-      data: ['quotes', quotes],
-    });
-    expect(JSON.parse(quotesBatchJson(frame, prefix)!)).toEqual(quotes);
-  });
-
-  it('recognises quotes frames the real server emits and nothing else', () => {
-    const prefix = quotesFramePrefix('/market');
-    const real = `4${referenceEncode({ type: PacketType.EVENT, nsp: '/market', data: ['quotes', [{ symbol: 'Z' }]] })}`;
-    expect(quotesBatchJson(real, prefix)).toBe('[{"symbol":"Z"}]');
-    const exception = `4${referenceEncode({ type: PacketType.EVENT, nsp: '/market', data: ['exception', { code: 'X' }] })}`;
-    expect(quotesBatchJson(exception, prefix)).toBeUndefined();
-    const ack = `4${referenceEncode({ type: PacketType.ACK, nsp: '/market', id: 1, data: [{}] })}`;
-    expect(quotesBatchJson(ack, prefix)).toBeUndefined();
   });
 
   it('rejects frames it cannot read', () => {

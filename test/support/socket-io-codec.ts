@@ -188,30 +188,3 @@ export function decodeSioFrame(frame: string | Buffer): SioPacket | undefined {
     throw err;
   }
 }
-
-/**
- * The exact text every `quotes` event frame for `nsp` starts with, up to the
- * batch array. The load generator's hot path tests for it and parses only the
- * array, which saves decoding the envelope 200 000 times a second.
- */
-export function quotesFramePrefix(nsp: string): string {
-  return encodeSioFrame({ type: SIO.EVENT, nsp }) + '["quotes",';
-}
-
-/**
- * Returns the JSON text of the batch array of a `quotes` event frame, or
- * undefined when the frame is anything else.
- */
-export function quotesBatchJson(frame: string, prefix: string): string | undefined {
-  if (!frame.startsWith(prefix) || frame.charCodeAt(frame.length - 1) !== 93 /* ] */)
-    return undefined;
-  return frame.slice(prefix.length, frame.length - 1);
-}
-
-/**
- * Builds a whole `quotes` event frame from quotes already serialised to JSON:
- * how the `limit` server shares one serialisation per symbol across clients.
- */
-export function buildQuotesFrame(prefix: string, quoteJsons: readonly string[]): string {
-  return `${prefix}[${quoteJsons.join(',')}]]`;
-}

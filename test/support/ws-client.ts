@@ -112,21 +112,31 @@ export function closeAllWsClients(): void {
 }
 
 /** The HTTP status an upgrade to `/ws` is refused with, or 101 when it is accepted. */
-export function upgradeStatus(
+export async function upgradeStatus(
   httpUrl: string,
   options: { query?: string; headers?: Record<string, string> } = {},
 ): Promise<number> {
+  return (await upgradeResponse(httpUrl, options)).status;
+}
+
+/** The status and headers of the answer to a /ws upgrade (101, a refusal, or 0 for no answer). */
+export function upgradeResponse(
+  httpUrl: string,
+  options: { query?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   const url = `${httpUrl.replace(/^http/, 'ws')}/ws${options.query ? `?${options.query}` : ''}`;
   const ws = new WebSocket(url, { headers: options.headers });
   return new Promise((resolve) => {
-    ws.once('open', () => {
-      ws.terminate();
-      resolve(101);
+    ws.once('upgrade', (res) => {
+      ws.once('open', () => {
+        ws.terminate();
+        resolve({ status: 101, headers: res.headers });
+      });
     });
     ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
+      resolve({ status: res.statusCode ?? 0, headers: res.headers });
       ws.terminate();
     });
-    ws.once('error', () => resolve(0));
+    ws.once('error', () => resolve({ status: 0, headers: {} }));
   });
 }
