@@ -16,6 +16,8 @@ import {
   type ClientInternals,
   cutOffConnection,
   outboundBacklog,
+  trimHandshake,
+  withoutSelfRooms,
   writeEngineMessage,
 } from './socket-internals.js';
 
@@ -588,6 +590,90 @@ describe('engine.io / socket.io / ws internals (canary)', () => {
       ),
     ).toEqual([NSP, '/']);
     await expectQuotesDelivered(socket, client, 'the connection works after conn.request = null');
+  });
+
+  it('joins each socket to a room of its own id through adapter.addAll, which withoutSelfRooms skips', async () => {
+    type RoomAdapter = { rooms: Map<string, Set<string>>; sids: Map<string, Set<string>> };
+    const adapterOf = (socket: Socket): RoomAdapter => socket.nsp.adapter;
+    // Stock adapter first: what the override relies on.
+    const stock = await startServer();
+    const stockAccepted = nextConnection(stock.io);
+    await connectClient(stock.url, ['websocket']);
+    const stockSocket = await stockAccepted;
+    expect(
+      [...(adapterOf(stockSocket).rooms.get(stockSocket.id) ?? [])],
+      relied('socket.io', INTERNALS, 'a connecting socket joins the room named after its id'),
+    ).toEqual([stockSocket.id]);
+    expect(
+      [...(adapterOf(stockSocket).sids.get(stockSocket.id) ?? [])],
+      relied('socket.io', INTERNALS, "adapter.sids holds each socket's rooms as a Set"),
+    ).toEqual([stockSocket.id]);
+
+    const { io, url } = await startServer((server) => {
+      type Base = Parameters<typeof withoutSelfRooms>[0];
+      type AdapterClass = NonNullable<ServerOptions['adapter']>;
+      server.adapter(
+        withoutSelfRooms(server.adapter() as unknown as Base) as unknown as AdapterClass,
+      );
+      server.of('/lean');
+    });
+    const accepted = nextConnection(io, '/lean');
+    const client = connectIo(`${url}/lean`, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
+    cleanups.push(() => void client.disconnect());
+    await connected(client);
+    const socket = await accepted;
+    const adapter = adapterOf(socket);
+    expect(adapter.rooms.has(socket.id)).toBe(false);
+    expect(adapter.sids.get(socket.id)?.size).toBe(0);
+    expect(socket.rooms.size).toBe(0);
+    // A namespace broadcast walks sids: it still reaches the socket.
+    const got = new Promise((resolve) => client.once('hello', resolve));
+    io.of('/lean').emit('hello', 1);
+    expect(await got).toBe(1);
+    // Joining a real room works, and leaves the shared empty set empty.
+    void socket.join('room-a');
+    expect([...socket.rooms]).toEqual(['room-a']);
+    expect([...(adapter.rooms.get('room-a') ?? [])]).toEqual([socket.id]);
+    const roomMessage = new Promise((resolve) => client.once('in-room', resolve));
+    io.of('/lean').to('room-a').emit('in-room', 2);
+    expect(await roomMessage).toBe(2);
+    socket.disconnect();
+    await vi.waitFor(() => expect(adapter.sids.has(socket.id)).toBe(false));
+    expect(adapter.rooms.has('room-a')).toBe(false);
+  });
+
+  it('keeps only the scalars of socket.handshake after trimHandshake, and the socket works', async () => {
+    const { io, url } = await startServer();
+    const accepted = nextConnection(io);
+    const client = await connectClient(url, ['websocket']);
+    const socket = await accepted;
+    const { address, issued, secure, xdomain } = socket.handshake;
+    expect(
+      socket.handshake.headers.host,
+      relied(
+        'socket.io',
+        GATEWAY,
+        'socket.handshake is a plain, writable object holding the headers',
+      ),
+    ).toBeDefined();
+    trimHandshake(socket);
+    expect(socket.handshake).toEqual({
+      headers: {},
+      time: '',
+      address,
+      xdomain,
+      secure,
+      issued,
+      url: '',
+      query: {},
+      auth: {},
+    });
+    expect(Object.isFrozen(socket.handshake.headers)).toBe(true);
+    await expectQuotesDelivered(socket, client, 'the connection works after trimHandshake');
   });
 
   it('closes Engine.IO at once on conn.close(true), while ws waits for the stalled peer', async () => {

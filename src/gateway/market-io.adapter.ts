@@ -11,6 +11,7 @@ import { hardenEngineIo } from '../http/engine-io-hardening.js';
 import { isWsEndpointUrl } from '../ws/ws-path.js';
 import { ClientPolicyService } from './client-policy.service.js';
 import { UnopenedUpgrades } from './connection-policy.js';
+import { withoutSelfRooms } from './socket-internals.js';
 
 /**
  * Socket.IO server options that come from configuration and services rather
@@ -62,6 +63,12 @@ export class MarketIoAdapter extends IoAdapter {
       },
     } as ServerOptions);
     if (http) keepWsUpgradesFromEngine(http, upgradeListeners);
+    // Namespaces created from here on (Nest's /market) keep no room per socket.
+    type AdapterClass = NonNullable<ServerOptions['adapter']>;
+    type RoomAdapterClass = Parameters<typeof withoutSelfRooms>[0];
+    server.adapter(
+      withoutSelfRooms(server.adapter() as unknown as RoomAdapterClass) as unknown as AdapterClass,
+    );
 
     // Security headers on every response Engine.IO writes: first, so a refusal has them too.
     hardenEngineIo(server.engine);

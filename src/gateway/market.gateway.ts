@@ -31,7 +31,7 @@ import {
   type WireError,
 } from '../shared/protocol.js';
 import { ClientPolicyService } from './client-policy.service.js';
-import { resetTcp, socketsInNamespaceOnConnection } from './socket-internals.js';
+import { resetTcp, socketsInNamespaceOnConnection, trimHandshake } from './socket-internals.js';
 import { SocketIoSubscriber } from './socket-io.subscriber.js';
 import { BadRequestException } from '../fanout/wire-errors.js';
 
@@ -130,6 +130,8 @@ export class MarketGateway
     // The handshake (headers, auth, address) is already copied into client.handshake;
     // Engine.IO would otherwise keep the whole first HTTP request alive per connection.
     (client.conn as unknown as { request: unknown }).request = null;
+    // ... and the socket's handshake keeps that request's headers: auth has been checked.
+    trimHandshake(client);
   }
 
   handleDisconnect(client: MarketSocket, reason?: string): void {

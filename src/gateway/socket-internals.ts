@@ -163,3 +163,70 @@ export function socketsInNamespaceOnConnection(socket: Socket): number {
   for (const s of sockets.values()) if (s.nsp === socket.nsp) n++;
   return n;
 }
+
+/** What {@link trimHandshake} leaves in place of the request's headers, query and auth. */
+const NOTHING: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * Replaces a connected socket's `handshake` by one holding only its scalars
+ * (address, issue time, secure, xdomain): socket.io's keeps the first HTTP
+ * request's whole headers object, its query, the CONNECT packet's auth and two
+ * strings alive for the connection's life, ~0.4 KB each that nothing reads
+ * once the namespace middleware (auth) has run. `headers`, `query` and `auth`
+ * become one shared frozen empty object, `url` and `time` empty strings.
+ */
+export function trimHandshake(socket: Socket): void {
+  const { address, xdomain, secure, issued } = socket.handshake;
+  (socket as { handshake: Socket['handshake'] }).handshake = {
+    headers: NOTHING,
+    time: '',
+    address,
+    xdomain,
+    secure,
+    issued,
+    url: '',
+    query: NOTHING,
+    auth: NOTHING,
+  };
+}
+
+/** The parts of socket.io's in-memory adapter {@link withoutSelfRooms} overrides. */
+interface RoomAdapter {
+  readonly sids: Map<string, Set<string>>;
+  addAll(id: string, rooms: Set<string>): void;
+}
+// A mixin's base must take `any[]` (TS2545).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type RoomAdapterClass = new (...args: any[]) => RoomAdapter;
+
+/** The rooms of every socket in no room: shared, so it refuses to grow. */
+class NoRooms extends Set<string> {
+  override add(): this {
+    throw new Error('NoRooms is shared and stays empty');
+  }
+}
+const NO_ROOMS: Set<string> = new NoRooms();
+
+/**
+ * socket.io joins every socket to a room named after its own id (so that
+ * `io.to(socketId)` reaches it): a Set in the adapter's `rooms` map plus an
+ * entry in the socket's own set in `sids`, per connection. Quotes never travel
+ * through rooms and nothing here addresses a socket by room, so in the adapter
+ * this returns a socket that joins only its own room joins none: its `sids`
+ * entry is one shared empty set (broadcasts to the whole namespace, which walk
+ * `sids`, still reach it); joining any other room works as before.
+ * Consequence: `io.to(socketId).emit()` reaches nobody; use the socket itself.
+ */
+export function withoutSelfRooms<T extends RoomAdapterClass>(Base: T): T {
+  return class extends Base {
+    override addAll(id: string, rooms: Set<string>): void {
+      const held = this.sids.get(id);
+      if (held === undefined && rooms.size === 1 && rooms.has(id)) {
+        this.sids.set(id, NO_ROOMS);
+        return;
+      }
+      if (held === NO_ROOMS) this.sids.set(id, new Set());
+      super.addAll(id, rooms);
+    }
+  };
+}
