@@ -5,13 +5,21 @@ import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { type AppConfig, ConfigError, LOG_LEVELS, parseConfig } from './config/app-config.js';
 import { InstrumentFileError, loadInstruments } from './market/instrument-loader.js';
+import { replaySourceOf } from './market/market-feed.factory.js';
+import { ReplayFileError } from './market/replay/replay-file.error.js';
+import { scanReplayFileCached } from './market/replay/replay-scan.js';
 
 function logLevels(level: AppConfig['logLevel']): NestLogLevel[] {
   return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
 }
 
-/** Parses the environment and the instrument file, reporting every problem at once. */
-function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+/**
+ * Parses the environment and the instrument file, reporting every problem at
+ * once; then, for FEED=replay, scans the replay file (remembered for
+ * MarketModule), so a bad file is reported like bad configuration: its name,
+ * the line and what is wrong, no stack trace.
+ */
+async function loadConfig(env: NodeJS.ProcessEnv): Promise<AppConfig> {
   const problems: string[] = [];
   let config: AppConfig | undefined;
   try {
@@ -30,15 +38,16 @@ function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     }
   }
   if (problems.length > 0 || !config) throw new ConfigError(problems);
+  if (config.feed === 'replay') await scanReplayFileCached(replaySourceOf(config));
   return config;
 }
 
 async function bootstrap(): Promise<void> {
   let config: AppConfig;
   try {
-    config = loadConfig(process.env);
+    config = await loadConfig(process.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof ReplayFileError) {
       process.stderr.write(`tickstream: ${err.message}\n`);
       process.exit(1);
     }

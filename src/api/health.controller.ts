@@ -20,6 +20,7 @@ export class HealthController {
       symbols: this.state.instruments().length,
       clients: this.metrics.connectedClients,
       ticksTotal: this.state.ticksTotal,
+      feed: this.state.feedState,
     };
   }
 }

@@ -7,10 +7,16 @@ describe(parseConfig.name, () => {
     expect(parseConfig({})).toEqual({
       port: 3000,
       host: '127.0.0.1',
+      feed: 'simulated',
       seed: 42,
       feedTicksPerSecond: 500,
       feedTimeScale: 1,
       symbolsFile: undefined,
+      feedSymbols: [],
+      replayFile: undefined,
+      replayFormat: 'auto',
+      replaySpeed: 1,
+      replayLoop: false,
       defaultIntervalMs: 250,
       framesPerWindow: 1,
       maxSymbolsPerClient: 100,
@@ -100,6 +106,44 @@ describe(parseConfig.name, () => {
     }
   });
 
+  it('reads the replay settings', () => {
+    expect(
+      parseConfig({
+        FEED: 'REPLAY',
+        FEED_SYMBOLS: ' aapl, BRK.B,,AAPL , btc-usd, BTC/USD',
+        REPLAY_FILE: 'ticks.csv.gz',
+        REPLAY_FORMAT: 'Massive-Trades',
+        REPLAY_SPEED: '2.5',
+        REPLAY_LOOP: 'yes',
+      }),
+    ).toMatchObject({
+      feed: 'replay',
+      feedSymbols: ['AAPL', 'BRK.B', 'BTC-USD'],
+      replayFile: 'ticks.csv.gz',
+      replayFormat: 'massive-trades',
+      replaySpeed: 2.5,
+      replayLoop: true,
+    });
+    for (const [text, speed] of [
+      ['MAX', 'max'],
+      ['max', 'max'],
+      ['10', 10],
+      ['0.25', 0.25],
+      ['.5', 0.5],
+      ['3.', 3],
+    ] as const) {
+      expect(parseConfig({ REPLAY_SPEED: text }).replaySpeed).toBe(speed);
+    }
+  });
+
+  it('refuses a REPLAY_SPEED that is not a positive number or max', () => {
+    for (const text of ['0', '0.0', '-1', '1e3', 'fast', 'Infinity', '1/2', '2x']) {
+      expect(() => parseConfig({ REPLAY_SPEED: text })).toThrow(
+        `REPLAY_SPEED=${JSON.stringify(text)}: expected a positive number or max`,
+      );
+    }
+  });
+
   it('reads TRUST_PROXY addresses and CIDRs of both families', () => {
     expect(
       parseConfig({ TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8 ,::1,fd00::/8,, ::/0' }).trustProxy,
@@ -171,19 +215,30 @@ describe('parseConfig problems', () => {
         MAX_PAYLOAD_BYTES: '1023',
         MAX_SYMBOLS_PER_CLIENT: '0',
         DEFAULT_INTERVAL_MS: 'fast',
+        REPLAY_LOOP: 'maybe',
+        REPLAY_SPEED: '0',
+        REPLAY_FORMAT: 'parquet',
+        FEED_SYMBOLS: 'AAPL,^GSPC, BTC_USD',
         SYMBOLS_FILE: 'anything.json',
         FEED_TIME_SCALE: '100001',
         FEED_TICKS_PER_SECOND: '1.5',
         SEED: '4294967296',
+        FEED: 'coinbase-pro',
         HOST: 'bad host!',
         PORT: ' 70000 ',
       }),
     ).toEqual([
       'PORT=" 70000 ": expected an integer from 0 to 65535',
       'HOST="bad host!": expected a host name or IP address',
+      'FEED="coinbase-pro": expected one of simulated, replay',
       'SEED="4294967296": expected an integer from 0 to 4294967295',
       'FEED_TICKS_PER_SECOND="1.5": expected an integer from 1 to 200000',
       'FEED_TIME_SCALE="100001": expected an integer from 1 to 100000',
+      `FEED_SYMBOLS entry "^GSPC": expected a symbol (1-12 letters, digits, '.' or '-')`,
+      `FEED_SYMBOLS entry "BTC_USD": expected a symbol (1-12 letters, digits, '.' or '-')`,
+      'REPLAY_FORMAT="parquet": expected one of auto, tickstream, binance-trades, massive-trades',
+      'REPLAY_SPEED="0": expected a positive number or max',
+      'REPLAY_LOOP="maybe": expected true or false',
       'DEFAULT_INTERVAL_MS="fast": expected an integer from 1 to 5000',
       'MAX_SYMBOLS_PER_CLIENT="0": expected an integer from 1 to 10000',
       'MAX_PAYLOAD_BYTES="1023": expected an integer from 1024 to 1048576',
@@ -205,6 +260,26 @@ describe('parseConfig problems', () => {
       'SLOW_CLIENT_GRACE_MS="600001": expected an integer from 100 to 600000',
       'SHUTDOWN_TIMEOUT_MS="99": expected an integer from 100 to 600000',
       'DEBUG_ENDPOINTS="sometimes": expected true or false',
+    ]);
+  });
+
+  it('requires REPLAY_FILE with FEED=replay, reported in key order with the other problems', () => {
+    expect(problemsOf({ FEED: 'replay' })).toEqual(['REPLAY_FILE: required when FEED=replay']);
+    expect(problemsOf({ FEED: ' Replay ', REPLAY_FILE: '  ' })).toEqual([
+      'REPLAY_FILE: required when FEED=replay',
+    ]);
+    expect(
+      problemsOf({ LOG_LEVEL: 'loud', FEED: 'replay', REPLAY_SPEED: 'fast', PORT: 'x' }),
+    ).toEqual([
+      'PORT="x": expected an integer from 0 to 65535',
+      'REPLAY_FILE: required when FEED=replay',
+      'REPLAY_SPEED="fast": expected a positive number or max',
+      'LOG_LEVEL="loud": expected one of fatal, error, warn, log, debug, verbose',
+    ]);
+    // Not needed by the simulator, nor checked when FEED itself is bad (that is the problem).
+    expect(problemsOf({})).toEqual([]);
+    expect(problemsOf({ FEED: 'replay-ish' })).toEqual([
+      'FEED="replay-ish": expected one of simulated, replay',
     ]);
   });
 

@@ -2,14 +2,28 @@ import * as v from 'valibot';
 import type { IntervalTierMs } from '../shared/protocol.js';
 import {
   CONFIG_SCHEMA,
+  crossKeyIssues,
   ENV_KEYS,
   ENV_VARS,
   envMetadata,
+  type EnvKey,
+  type FeedSource,
   type LogLevel,
+  type ReplayFormatSetting,
+  type ReplaySpeed,
   type TrustedProxy,
 } from './env-schema.js';
 
-export { LOG_LEVELS, type LogLevel, type TrustedProxy } from './env-schema.js';
+export {
+  FEED_SOURCES,
+  type FeedSource,
+  LOG_LEVELS,
+  type LogLevel,
+  REPLAY_FORMATS,
+  type ReplayFormatSetting,
+  type ReplaySpeed,
+  type TrustedProxy,
+} from './env-schema.js';
 
 /** DI token of the parsed {@link AppConfig}. */
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -21,12 +35,22 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 export interface AppConfig {
   port: number;
   host: string;
+  /** Which {@link MarketFeed} implementation MarketModule builds. */
+  feed: FeedSource;
   seed: number;
   feedTicksPerSecond: number;
   /** Market time per wall time of the simulated feed (1 = real time). */
   feedTimeScale: number;
   /** Path of a JSON instrument universe replacing the built-in one, or undefined. */
   symbolsFile: string | undefined;
+  /** Upper-cased, de-duplicated; empty means every symbol the source has. */
+  feedSymbols: string[];
+  /** File a replay reads (set whenever `feed` is `replay`: a cross-key rule). */
+  replayFile: string | undefined;
+  replayFormat: ReplayFormatSetting;
+  replaySpeed: ReplaySpeed;
+  /** Replay again from the first row, with a new epoch, after the last one. */
+  replayLoop: boolean;
   defaultIntervalMs: IntervalTierMs;
   /** Tier clock ticks per window: the most frames a client gets per window (see StreamRegistry). */
   framesPerWindow: number;
@@ -103,8 +127,19 @@ export const CONFIG_DOCS: { key: string; default: string; description: string }[
 export function parseConfig(env: Env): AppConfig {
   // abortPipeEarly: one problem per value (`99999999999999999999` is unsafe and too big).
   const result = v.safeParse(CONFIG_SCHEMA, env, { abortPipeEarly: true });
-  if (result.success) return result.output;
-  throw new ConfigError(result.issues.map((issue) => describeIssue(issue, env)));
+  const crossKey = crossKeyIssues(env);
+  if (result.success && crossKey.length === 0) return result.output;
+  const problems = [
+    ...(result.issues ?? []).map((issue) => {
+      const key: unknown = issue.path?.[0]?.key;
+      return { key: typeof key === 'string' ? key : '', text: describeIssue(issue, env) };
+    }),
+    ...crossKey.map(({ key, message }) => ({ key, text: `${key}: ${message}` })),
+  ];
+  // Stable sort: the documented key order, a list's entries in their own order.
+  const rank = (key: string) => ENV_KEYS.indexOf(key as EnvKey);
+  problems.sort((a, b) => rank(a.key) - rank(b.key));
+  throw new ConfigError(problems.map((problem) => problem.text));
 }
 
 /**

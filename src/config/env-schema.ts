@@ -2,9 +2,24 @@ import { isIP } from 'node:net';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import * as v from 'valibot';
 import { INTERVAL_TIERS_MS, toIntervalTier } from '../shared/protocol.js';
+import { normalizeSymbol, SYMBOL_RULE } from '../shared/symbols.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * The market data sources `FEED` selects from. Adding one (coinbase, alpaca) is
+ * one entry here plus its case in MarketModule's feed factory.
+ */
+export const FEED_SOURCES = ['simulated', 'replay'] as const;
+export type FeedSource = (typeof FEED_SOURCES)[number];
+
+/** The file formats `REPLAY_FORMAT` names; `auto` detects one from the first line. */
+export const REPLAY_FORMATS = ['auto', 'tickstream', 'binance-trades', 'massive-trades'] as const;
+export type ReplayFormatSetting = (typeof REPLAY_FORMATS)[number];
+
+/** `REPLAY_SPEED`: a factor of the file's own pace, or `max` (as fast as the pipeline takes it). */
+export type ReplaySpeed = number | 'max';
 
 /** One TRUST_PROXY entry: a single address, or a network when `prefix` is set. */
 export interface TrustedProxy {
@@ -71,8 +86,15 @@ function envText() {
   return v.optional(v.string());
 }
 
-/** Comma-separated entries, each trimmed and checked by `entry`; empty entries are dropped, unset is `[]`. */
-function envList<TEntry extends v.GenericSchema<string, unknown>>(entry: TEntry) {
+/**
+ * Comma-separated entries, each trimmed and checked by `entry`, then the list
+ * put through `finish` (such as a de-duplication); empty entries are dropped,
+ * unset is `[]`.
+ */
+function envList<TEntry extends v.GenericSchema<string, unknown>>(
+  entry: TEntry,
+  finish: (entries: v.InferOutput<TEntry>[]) => v.InferOutput<TEntry>[] = (entries) => entries,
+) {
   return v.optional(
     v.pipe(
       v.string(),
@@ -83,10 +105,41 @@ function envList<TEntry extends v.GenericSchema<string, unknown>>(entry: TEntry)
           .filter((item) => item.length > 0),
       ),
       v.array(entry),
+      v.transform(finish),
     ),
     '',
   );
 }
+
+/**
+ * A ticker in the wire syntax of src/shared/symbols.ts, upper-cased; a native
+ * pair form (`BTC/USD`) becomes its wire form (`BTC-USD`), as in a replay file.
+ */
+const symbol = v.pipe(
+  v.string(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const normalized = normalizeSymbol(dataset.value.replaceAll('/', '-'));
+    if (normalized) return normalized;
+    addIssue({ message: `expected a symbol (${SYMBOL_RULE})` });
+    return NEVER;
+  }),
+);
+
+/** A positive decimal number (`0.5`, `10`) or `max`, any case; 1 when unset. */
+const replaySpeed = v.optional(
+  v.pipe(
+    v.string(),
+    v.regex(/^(?:max|\d+(?:\.\d*)?|\.\d+)$/i, 'expected a positive number or max'),
+    v.rawTransform(({ dataset, addIssue, NEVER }): ReplaySpeed => {
+      if (dataset.value.toLowerCase() === 'max') return 'max';
+      const speed = Number(dataset.value);
+      if (speed > 0 && Number.isFinite(speed)) return speed;
+      addIssue({ message: 'expected a positive number or max' });
+      return NEVER;
+    }),
+  ),
+  '1',
+);
 
 /** `1.2.3.4`, `::1`, `10.0.0.0/8` or `fd00::/8`. */
 const trustedProxy = v.pipe(
@@ -140,6 +193,12 @@ export const ENV_VARS = v.object({
     ),
     v.description('Interface to bind; `0.0.0.0` for all.'),
   ),
+  FEED: v.pipe(
+    envEnum(FEED_SOURCES, 'simulated'),
+    v.description(
+      `Market data source: ${FEED_SOURCES.join(' or ')} (a recorded file, see REPLAY_FILE).`,
+    ),
+  ),
   SEED: v.pipe(
     envInt(42, 0, 0xffff_ffff),
     v.description('Seed of the simulated feed (integer 0…2³²−1).'),
@@ -158,6 +217,36 @@ export const ENV_VARS = v.object({
     envText(),
     v.description('JSON file with an instrument universe replacing the built-in one.'),
     v.metadata({ docDefault: '(built-in universe)' }),
+  ),
+  FEED_SYMBOLS: v.pipe(
+    envList(symbol, (symbols) => [...new Set(symbols)]),
+    v.description(
+      'Comma-separated symbols (a native pair such as `BTC/USD` is read as `BTC-USD`). A replay keeps only these of the symbols in its file, and a single one names the symbol of a binance-trades file. The simulator ignores it.',
+    ),
+    v.metadata({ docDefault: '(every symbol of the source)' }),
+  ),
+  REPLAY_FILE: v.pipe(
+    envText(),
+    v.description(
+      'With FEED=replay: the file to replay (CSV, or gzip-compressed CSV read as a stream).',
+    ),
+    v.metadata({ docDefault: '(required with FEED=replay)' }),
+  ),
+  REPLAY_FORMAT: v.pipe(
+    envEnum(REPLAY_FORMATS, 'auto'),
+    v.description(
+      `Format of REPLAY_FILE: ${REPLAY_FORMATS.join(', ')} (auto tells them apart by the first line).`,
+    ),
+  ),
+  REPLAY_SPEED: v.pipe(
+    replaySpeed,
+    v.description(
+      "Replay pace: 1 = the file's own, 10 = ten times faster, `max` = as fast as the server takes it.",
+    ),
+  ),
+  REPLAY_LOOP: v.pipe(
+    envBool(false),
+    v.description('Start the replay again after its last row (with a new epoch).'),
   ),
   DEFAULT_INTERVAL_MS: v.pipe(
     v.optional(
@@ -334,6 +423,37 @@ function camelCaseKeys<TObject extends Record<string, unknown>>(
  */
 function normalizeEnv(env: Record<string, string | undefined>): v.InferInput<typeof ENV_VARS> {
   return Object.fromEntries(ENV_KEYS.map((key) => [key, env[key]?.trim() || undefined]));
+}
+
+/** A rule between variables: `key` is reported with `message` when `violated` holds. */
+interface CrossKeyRule {
+  key: EnvKey;
+  message: string;
+  violated: (env: v.InferInput<typeof ENV_VARS>) => boolean;
+}
+
+/**
+ * Rules across variables. Each reads the normalised text rather than the
+ * parsed values, so it is checked (and reported in key order with the rest)
+ * even when other variables are bad: one restart fixes everything.
+ */
+const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
+  {
+    key: 'REPLAY_FILE',
+    message: 'required when FEED=replay',
+    violated: (env) => env.FEED?.toLowerCase() === 'replay' && env.REPLAY_FILE === undefined,
+  },
+];
+
+/** The cross-variable rules `env` breaks, as `{ key, message }`, in rule order. */
+export function crossKeyIssues(
+  env: Record<string, string | undefined>,
+): { key: EnvKey; message: string }[] {
+  const normalized = normalizeEnv(env);
+  return CROSS_KEY_RULES.filter((rule) => rule.violated(normalized)).map(({ key, message }) => ({
+    key,
+    message,
+  }));
 }
 
 /**

@@ -1,5 +1,7 @@
 import type { Observable } from 'rxjs';
-import type { Instrument, Tick } from '../shared/market.js';
+import type { FeedState, Instrument, Tick } from '../shared/market.js';
+
+export type { FeedState } from '../shared/market.js';
 
 /** DI token of the active {@link MarketFeed}. */
 export const MARKET_FEED = Symbol('MARKET_FEED');
@@ -8,8 +10,31 @@ export const MARKET_FEED = Symbol('MARKET_FEED');
 export const MARKET_SCHEDULER = Symbol('MARKET_SCHEDULER');
 
 /**
- * A source of trades. The simulator is one implementation; a replay file or a
- * networked source can replace it without touching the streaming layer or gateway.
+ * A source of trades. The simulator is one implementation, the replay of a
+ * recorded file another (FEED selects one in MarketModule); nothing downstream
+ * (streaming, gateway, REST, dashboard) knows which.
+ *
+ * The contract every implementation keeps:
+ *
+ * - **Universe.** `instruments` is fixed before the application serves (a
+ *   replay scans its file at boot for it) and every tick is of one of them.
+ *   Symbols are upper-case wire symbols (src/shared/symbols.ts).
+ * - **Epoch and seq.** An epoch is one run of the feed. Within it each
+ *   symbol's `seq` is 1, 2, 3 … with no gap and no repeat, and its `ts` never
+ *   decreases. A new run (a restart of the simulator, a replay starting its
+ *   file again with REPLAY_LOOP) gets a new `epoch` and starts every `seq`
+ *   at 1 again.
+ * - **Session stats.** A tick with `seq` 1 opens the symbol's session:
+ *   MarketStateService starts open/high/low/volume from it and clears its
+ *   candles. Nothing else resets them.
+ * - **prevClose** is the instrument's `refPrice`: the simulator's reference
+ *   price; for a replay the price of the symbol's first trade in the file
+ *   (the file says nothing of the day before).
+ * - **ts** is ms since the epoch on the server's clock (MARKET_SCHEDULER),
+ *   not the source's: a replay rebases its file's times so its first tick is
+ *   at the time it starts, keeping the spacing (divided by REPLAY_SPEED), so
+ *   staleness and charts mean the same as for a live source.
+ * - **Nothing is lost.** Every trade of the source is one tick, in order.
  */
 export interface MarketFeed {
   /** Hot, shared stream of every tick, in time order per symbol. Never errors. */
@@ -18,6 +43,12 @@ export interface MarketFeed {
   readonly epoch: string;
   /** The instrument universe, in a stable order. */
   readonly instruments: readonly Instrument[];
+  /**
+   * Where the feed is ({@link FeedState}); `closed` once no more ticks will
+   * come (a replay past its last row). Optional: a feed without it is taken
+   * to be `live`.
+   */
+  readonly state?: FeedState;
   /** Starts producing ticks (idempotent). */
   start(): void;
   /** Stops producing ticks and releases timers (idempotent). */

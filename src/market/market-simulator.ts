@@ -6,7 +6,7 @@ import {
   Subject,
   type Subscription,
 } from 'rxjs';
-import type { Instrument, Tick } from '../shared/market.js';
+import type { FeedState, Instrument, Tick } from '../shared/market.js';
 import type { MarketFeed } from './market-feed.js';
 import { PriceModel, type PriceModelOptions } from './price-model.js';
 import { Prng } from './prng.js';
@@ -123,6 +123,12 @@ export class MarketSimulator implements MarketFeed {
   /** Total clock time skipped after event-loop stalls longer than `maxCatchUpMs`. */
   get skippedMs(): number {
     return this.skipped;
+  }
+
+  /** `idle` before the first start(), `live` while running, `closed` after stop(). */
+  get state(): FeedState {
+    if (this.timer) return 'live';
+    return this.opened ? 'closed' : 'idle';
   }
 
   /** True between start() and stop(): a step timer is pending. */

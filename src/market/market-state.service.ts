@@ -5,6 +5,7 @@ import {
   CANDLE_RESOLUTIONS,
   type Candle,
   type CandleResolution,
+  type FeedState,
   type Instrument,
   RESOLUTION_MS,
   type SessionStats,
@@ -67,6 +68,11 @@ export class MarketStateService implements OnModuleDestroy {
   /** The feed's run id: changes when the feed restarts and sequences restart at 1. */
   get epoch(): string {
     return this.feed.epoch;
+  }
+
+  /** The feed's state; a feed that does not say is taken to be live. */
+  get feedState(): FeedState {
+    return this.feed.state ?? 'live';
   }
 
   /** Ticks applied since boot. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { asyncScheduler, VirtualTimeScheduler } from 'rxjs';
+import { asyncScheduler, filter, firstValueFrom, VirtualTimeScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AppConfig, parseConfig } from '../config/app-config.js';
 import { ConfigModule } from '../config/config.module.js';
@@ -11,6 +11,10 @@ import { MARKET_FEED, MARKET_SCHEDULER } from './market-feed.js';
 import { MarketSimulator } from './market-simulator.js';
 import { MarketStateService } from './market-state.service.js';
 import { MarketModule } from './market.module.js';
+import { ReplayFeed } from './replay/replay-feed.js';
+import { ReplayFileError } from './replay/replay-file.error.js';
+
+const REPLAY_FIXTURES = join(import.meta.dirname, '../../test/fixtures/replay');
 
 function config(overrides: Partial<AppConfig> = {}): AppConfig {
   return { ...parseConfig({}), seed: 7, feedTicksPerSecond: 1000, ...overrides };
@@ -101,5 +105,41 @@ describe(MarketModule.name, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('builds a replay from FEED=replay: the universe from the file, closed after its last row', async () => {
+    const file = join(REPLAY_FIXTURES, 'massive-trades.csv.gz');
+    const moduleRef = await boot(
+      config({
+        feed: 'replay',
+        replayFile: file,
+        replaySpeed: 'max',
+        feedSymbols: ['MSFT', 'AAPL'],
+      }),
+      new VirtualTimeScheduler(),
+    );
+    const feed = moduleRef.get<ReplayFeed>(MARKET_FEED);
+    const state = moduleRef.get(MarketStateService);
+    expect(feed).toBeInstanceOf(ReplayFeed);
+    expect(
+      state.instruments().map(({ symbol, name, sector }) => ({ symbol, name, sector })),
+    ).toEqual([
+      { symbol: 'MSFT', name: 'MSFT', sector: 'Stocks' },
+      { symbol: 'AAPL', name: 'AAPL', sector: 'Stocks' },
+    ]);
+    await firstValueFrom(feed.state$.pipe(filter((s) => s === 'closed')));
+    expect(state.feedState).toBe('closed');
+    expect(state.ticksTotal).toBe(feed.ticksEmitted);
+    // The first trade's price, in the whole cents MarketStateService keeps prevClose in.
+    const prevClose = Math.round(state.instrument('AAPL')!.refPrice * 100) / 100;
+    expect(state.snapshot('AAPL')).toMatchObject({ symbol: 'AAPL', prevClose });
+    expect(state.lastTick('BRK.B')).toBeUndefined();
+  });
+
+  it('refuses to build a replay of a bad file, naming the file and line', async () => {
+    const file = join(REPLAY_FIXTURES, 'bad-row.csv');
+    await expect(boot(config({ feed: 'replay', replayFile: file }))).rejects.toThrow(
+      new ReplayFileError(file, [{ line: 4, message: 'price: expected a number, got "abc"' }]),
+    );
   });
 });

@@ -1,13 +1,12 @@
 import { Inject, Module, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { loadInstruments } from './instrument-loader.js';
 import { MARKET_FEED, MARKET_SCHEDULER, type MarketFeed } from './market-feed.js';
-import { MarketSimulator } from './market-simulator.js';
+import { createMarketFeed } from './market-feed.factory.js';
 import { MarketStateService } from './market-state.service.js';
 
 /**
- * The market feed and its state. The feed starts once the whole application
+ * The market feed (the simulator, or a replay: FEED) and its state. The feed starts once the whole application
  * is bootstrapped (every subscriber is wired, so no opening tick is lost) and
  * stops when the module is destroyed, leaving no timer behind.
  *
@@ -20,14 +19,9 @@ import { MarketStateService } from './market-state.service.js';
     {
       provide: MARKET_FEED,
       inject: [APP_CONFIG, MARKET_SCHEDULER],
-      useFactory: (config: AppConfig, scheduler: SchedulerLike): MarketFeed =>
-        new MarketSimulator({
-          instruments: loadInstruments(config.symbolsFile),
-          seed: config.seed,
-          ticksPerSecond: config.feedTicksPerSecond,
-          scheduler,
-          model: { timeScale: config.feedTimeScale },
-        }),
+      // FEED picks the implementation; nothing downstream depends on which.
+      useFactory: (config: AppConfig, scheduler: SchedulerLike): Promise<MarketFeed> =>
+        createMarketFeed(config, scheduler),
     },
     MarketStateService,
   ],

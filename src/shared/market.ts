@@ -82,6 +82,14 @@ export interface HistoryResponse {
   candles: Candle[];
 }
 
+/**
+ * Where the market feed is: `idle` before it starts, `live` while it produces
+ * ticks, `closed` when no more will come (a replay past its last row, or a
+ * stopped feed); the last values stay served.
+ */
+export const FEED_STATES = ['idle', 'live', 'closed'] as const;
+export type FeedState = (typeof FEED_STATES)[number];
+
 /** Body of `GET /health`. */
 export interface HealthResponse {
   status: 'ok';
@@ -89,6 +97,8 @@ export interface HealthResponse {
   symbols: number;
   clients: number;
   ticksTotal: number;
+  /** The market feed's {@link FeedState}. */
+  feed: FeedState;
 }
 
 /** Body of every REST error (4xx/5xx). */

@@ -1,0 +1,55 @@
+import { Logger } from '@nestjs/common';
+import type { SchedulerLike } from 'rxjs';
+import type { AppConfig } from '../config/app-config.js';
+import { loadInstruments } from './instrument-loader.js';
+import type { MarketFeed } from './market-feed.js';
+import { MarketSimulator } from './market-simulator.js';
+import { ReplayFeed } from './replay/replay-feed.js';
+import { replayFormatNamed } from './replay/replay-formats.js';
+import type { ReplaySourceOptions } from './replay/replay-reader.js';
+import { replayInstruments, scanReplayFileCached } from './replay/replay-scan.js';
+
+/** The replay file and format FEED=replay reads (REPLAY_FILE is required with it). */
+export function replaySourceOf(config: AppConfig): ReplaySourceOptions {
+  if (config.replayFile === undefined) throw new Error('FEED=replay needs REPLAY_FILE');
+  return { file: config.replayFile, format: config.replayFormat, symbols: config.feedSymbols };
+}
+
+/**
+ * The {@link MarketFeed} that `config.feed` names. A replay first scans its
+ * whole file (streaming; see scanReplayFile) so the universe is known before
+ * the application serves; main.ts has usually done that scan already, to
+ * report a bad file cleanly, and it is not repeated.
+ */
+export async function createMarketFeed(
+  config: AppConfig,
+  scheduler: SchedulerLike,
+): Promise<MarketFeed> {
+  switch (config.feed) {
+    case 'simulated':
+      return new MarketSimulator({
+        instruments: loadInstruments(config.symbolsFile),
+        seed: config.seed,
+        ticksPerSecond: config.feedTicksPerSecond,
+        scheduler,
+        model: { timeScale: config.feedTimeScale },
+      });
+    case 'replay': {
+      const scan = await scanReplayFileCached(replaySourceOf(config));
+      const metadata = config.symbolsFile === undefined ? [] : loadInstruments(config.symbolsFile);
+      const logger = new Logger('ReplayFeed');
+      logger.log(
+        `replaying ${scan.file} (${scan.format}): ${scan.rows} rows of ${scan.symbols.length} symbols over ${Math.round(scan.spanMs / 1000)} s of file time, speed ${config.replaySpeed}${config.replayLoop ? ', looping' : ''}`,
+      );
+      return new ReplayFeed({
+        scan,
+        instruments: replayInstruments(scan, replayFormatNamed(scan.format).sector, metadata),
+        feedSymbols: config.feedSymbols,
+        speed: config.replaySpeed,
+        loop: config.replayLoop,
+        scheduler,
+        log: logger,
+      });
+    }
+  }
+}
