@@ -6,6 +6,7 @@ import { configureApp } from './app.setup.js';
 import { type AppConfig, ConfigError, LOG_LEVELS, parseConfig } from './config/app-config.js';
 import { InstrumentFileError, loadInstruments } from './market/instrument-loader.js';
 import { replaySourceOf } from './market/market-feed.factory.js';
+import { checkRecordFile, RecordFileError } from './market/record/tick-recorder.js';
 import { ReplayFileError } from './market/replay/replay-file.error.js';
 import { scanReplayFileCached } from './market/replay/replay-scan.js';
 
@@ -16,8 +17,9 @@ function logLevels(level: AppConfig['logLevel']): NestLogLevel[] {
 /**
  * Parses the environment and the instrument file, reporting every problem at
  * once; then, for FEED=replay, scans the replay file (remembered for
- * MarketModule), so a bad file is reported like bad configuration: its name,
- * the line and what is wrong, no stack trace.
+ * MarketModule), and checks RECORD_FILE can be appended to, so a bad file is
+ * reported like bad configuration: its name, the line and what is wrong, no
+ * stack trace.
  */
 async function loadConfig(env: NodeJS.ProcessEnv): Promise<AppConfig> {
   const problems: string[] = [];
@@ -39,6 +41,7 @@ async function loadConfig(env: NodeJS.ProcessEnv): Promise<AppConfig> {
   }
   if (problems.length > 0 || !config) throw new ConfigError(problems);
   if (config.feed === 'replay') await scanReplayFileCached(replaySourceOf(config));
+  if (config.recordFile !== undefined) checkRecordFile(config.recordFile);
   return config;
 }
 
@@ -47,7 +50,11 @@ async function bootstrap(): Promise<void> {
   try {
     config = await loadConfig(process.env);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof ReplayFileError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof ReplayFileError ||
+      err instanceof RecordFileError
+    ) {
       process.stderr.write(`tickstream: ${err.message}\n`);
       process.exit(1);
     }

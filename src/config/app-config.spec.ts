@@ -17,6 +17,9 @@ describe(parseConfig.name, () => {
       replayFormat: 'auto',
       replaySpeed: 1,
       replayLoop: false,
+      recordFile: undefined,
+      recordMaxBytes: 104_857_600,
+      recordMaxFiles: 10,
       defaultIntervalMs: 250,
       framesPerWindow: 1,
       maxSymbolsPerClient: 100,
@@ -134,6 +137,18 @@ describe(parseConfig.name, () => {
     ] as const) {
       expect(parseConfig({ REPLAY_SPEED: text }).replaySpeed).toBe(speed);
     }
+  });
+
+  it('reads the recording settings and refuses a rotation size below 4096 bytes', () => {
+    expect(
+      parseConfig({ RECORD_FILE: 'ticks.csv', RECORD_MAX_BYTES: '1048576', RECORD_MAX_FILES: '3' }),
+    ).toMatchObject({ recordFile: 'ticks.csv', recordMaxBytes: 1_048_576, recordMaxFiles: 3 });
+    expect(() => parseConfig({ RECORD_MAX_BYTES: '100', RECORD_MAX_FILES: '0' })).toThrow(
+      new ConfigError([
+        'RECORD_MAX_BYTES="100": expected an integer from 4096 to 1125899906842624',
+        'RECORD_MAX_FILES="0": expected an integer from 1 to 1000',
+      ]),
+    );
   });
 
   it('refuses a REPLAY_SPEED that is not a positive number or max', () => {

@@ -51,6 +51,12 @@ export interface AppConfig {
   replaySpeed: ReplaySpeed;
   /** Replay again from the first row, with a new epoch, after the last one. */
   replayLoop: boolean;
+  /** File every tick is also recorded to (tickstream CSV), or undefined. */
+  recordFile: string | undefined;
+  /** Size at which the recording rotates. */
+  recordMaxBytes: number;
+  /** Rotated recordings kept. */
+  recordMaxFiles: number;
   defaultIntervalMs: IntervalTierMs;
   /** Tier clock ticks per window: the most frames a client gets per window (see StreamRegistry). */
   framesPerWindow: number;

@@ -248,6 +248,23 @@ export const ENV_VARS = v.object({
     envBool(false),
     v.description('Start the replay again after its last row (with a new epoch).'),
   ),
+  RECORD_FILE: v.pipe(
+    envText(),
+    v.description(
+      'Also write every tick of the feed (any source) to this file, as tickstream CSV that FEED=replay reads back; appended to when it exists.',
+    ),
+    v.metadata({ docDefault: '(not recorded)' }),
+  ),
+  RECORD_MAX_BYTES: v.pipe(
+    envInt(104_857_600, 4096, 2 ** 50),
+    v.description(
+      'Size at which RECORD_FILE rotates: `ticks.csv` becomes `ticks.1.csv` and a new `ticks.csv` starts (default 100 MiB).',
+    ),
+  ),
+  RECORD_MAX_FILES: v.pipe(
+    envInt(10, 1, 1000),
+    v.description('Rotated recordings kept (`.1` the newest); older ones are deleted.'),
+  ),
   DEFAULT_INTERVAL_MS: v.pipe(
     v.optional(
       v.pipe(

@@ -8,6 +8,7 @@ import { parseConfig } from '../config/app-config.js';
 import { BadRequestException } from './wire-errors.js';
 import { DEFAULT_INSTRUMENTS } from '../market/instruments.js';
 import { MarketStateService } from '../market/market-state.service.js';
+import { RecordingService } from '../market/record/recording.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import {
   type ErrorCode,
@@ -81,7 +82,7 @@ describe(ControlSessionService.name, () => {
     const state = new MarketStateService(feed);
     const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
     const registry = new StreamRegistry(state, scheduler);
-    const metrics = new MetricsService(state, registry);
+    const metrics = new MetricsService(state, registry, new RecordingService(config, feed));
     const hub = new SubscriptionHub(registry, metrics, config);
     const sessions = new ControlSessionService(hub, state, metrics, config);
     teardown.push(() => {

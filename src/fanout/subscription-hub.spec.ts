@@ -2,6 +2,7 @@ import { NEVER, asyncScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/app-config.js';
 import type { MarketStateService } from '../market/market-state.service.js';
+import { RecordingService } from '../market/record/recording.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { IntervalTierMs, Quote } from '../shared/protocol.js';
 import { type MarketStateReader, StreamRegistry } from '../streaming/stream-registry.service.js';
@@ -79,7 +80,17 @@ describe(SubscriptionHub.name, () => {
       ...env,
     });
     const registry = new StreamRegistry(market, asyncScheduler);
-    const metrics = new MetricsService(market as MarketStateService, registry);
+    const metrics = new MetricsService(
+      market as MarketStateService,
+      registry,
+      new RecordingService(config, {
+        ticks$: NEVER,
+        epoch: 'e',
+        instruments: [],
+        start() {},
+        stop() {},
+      }),
+    );
     const hub = new SubscriptionHub(registry, metrics, config);
     made.push({ hub, registry, metrics });
     const connect = (id: string, symbols: string[], tier: IntervalTierMs = 250) => {

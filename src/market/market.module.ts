@@ -4,11 +4,14 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { MARKET_FEED, MARKET_SCHEDULER, type MarketFeed } from './market-feed.js';
 import { createMarketFeed } from './market-feed.factory.js';
 import { MarketStateService } from './market-state.service.js';
+import { RecordingService } from './record/recording.service.js';
 
 /**
- * The market feed (the simulator, or a replay: FEED) and its state. The feed starts once the whole application
- * is bootstrapped (every subscriber is wired, so no opening tick is lost) and
- * stops when the module is destroyed, leaving no timer behind.
+ * The market feed (the simulator, or a replay: FEED), its state and its
+ * recording (RECORD_FILE). The feed starts once the whole application is
+ * bootstrapped (every subscriber is wired, so no opening tick is lost) and
+ * stops when the module is destroyed, leaving no timer behind; the recording
+ * is on disk before the module is gone.
  *
  * Tests swap the clock with `.overrideProvider(MARKET_SCHEDULER).useValue(scheduler)`,
  * or the whole feed with `.overrideProvider(MARKET_FEED)`.
@@ -24,17 +27,23 @@ import { MarketStateService } from './market-state.service.js';
         createMarketFeed(config, scheduler),
     },
     MarketStateService,
+    RecordingService,
   ],
-  exports: [MARKET_FEED, MARKET_SCHEDULER, MarketStateService],
+  exports: [MARKET_FEED, MARKET_SCHEDULER, MarketStateService, RecordingService],
 })
 export class MarketModule implements OnApplicationBootstrap, OnModuleDestroy {
-  constructor(@Inject(MARKET_FEED) private readonly feed: MarketFeed) {}
+  constructor(
+    @Inject(MARKET_FEED) private readonly feed: MarketFeed,
+    private readonly recording: RecordingService,
+  ) {}
 
   onApplicationBootstrap(): void {
+    this.recording.start();
     this.feed.start();
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.feed.stop();
+    await this.recording.stop();
   }
 }

@@ -2,6 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { MarketStateService } from '../market/market-state.service.js';
+import { RecordingService } from '../market/record/recording.service.js';
 import { StreamRegistry } from '../streaming/stream-registry.service.js';
 
 /**
@@ -44,6 +45,7 @@ export class MetricsService implements OnModuleDestroy {
   constructor(
     private readonly state: MarketStateService,
     private readonly streams: StreamRegistry,
+    private readonly recording: RecordingService,
   ) {
     this.loopDelay.enable();
     const registers = [this.registry];
@@ -166,6 +168,32 @@ export class MetricsService implements OnModuleDestroy {
       collect() {
         this.reset();
         this.inc(self.slowClientSkips);
+      },
+    });
+    new Counter({
+      name: 'tickstream_record_rows_total',
+      help: 'Ticks written to RECORD_FILE',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.recording.rows);
+      },
+    });
+    new Counter({
+      name: 'tickstream_record_dropped_total',
+      help: 'Ticks not written to RECORD_FILE because the disk fell behind or a write failed',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(self.recording.dropped);
+      },
+    });
+    new Gauge({
+      name: 'tickstream_record_buffered_bytes',
+      help: 'Bytes of RECORD_FILE waiting in memory to be written',
+      registers,
+      collect() {
+        this.set(self.recording.buffered);
       },
     });
     new Gauge({

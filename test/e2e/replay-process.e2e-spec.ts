@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HealthResponse } from '../../src/shared/market.js';
@@ -50,6 +51,25 @@ describe('The server process with FEED=replay (e2e)', () => {
       expect(r.output()).toBe(message);
     },
   );
+
+  it.each([
+    [
+      'in a folder that does not exist',
+      'test/fixtures/no-such-folder/ticks.csv',
+      'its folder does not exist',
+    ],
+    [
+      'that is some other file',
+      'test/fixtures/replay/massive-trades.csv',
+      'it exists and is not a tickstream recording (its first line is not "ts,symbol,price,size,bid,ask"); choose another file or move it away',
+    ],
+  ])('refuses a RECORD_FILE %s, naming it, exit code 1', async (_, file, reason) => {
+    const before = readFileSync(join(ROOT, 'test/fixtures/replay/massive-trades.csv'));
+    const r = run({ PORT: '0', RECORD_FILE: file });
+    expect(await r.exited).toBe(1);
+    expect(r.output()).toBe(`tickstream: Cannot record to RECORD_FILE: ${file}: ${reason}\n`);
+    expect(readFileSync(join(ROOT, 'test/fixtures/replay/massive-trades.csv'))).toEqual(before);
+  });
 
   it('refuses a truncated .gz rather than replaying part of it', async () => {
     const r = run({
