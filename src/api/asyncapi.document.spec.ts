@@ -49,6 +49,7 @@ describe(buildAsyncApiDocument.name, () => {
         'pong',
         'quotes',
         'shutdown',
+        'status',
         'subscribe',
         'unsubscribe',
         'welcome',
@@ -57,6 +58,7 @@ describe(buildAsyncApiDocument.name, () => {
         'exception',
         'quotes',
         'shutdown',
+        'status',
         'subscribe',
         'subscribeAck',
         'unsubscribe',
@@ -104,6 +106,7 @@ describe(buildAsyncApiDocument.name, () => {
     };
     expect(quotes.properties.data.items.$ref).toBe('#/components/schemas/Quote');
     expect(Object.keys(doc.components.schemas).sort()).toEqual([
+      'MarketStatus',
       'Quote',
       'QuoteWindow',
       'RejectedSymbol',

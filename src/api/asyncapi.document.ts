@@ -2,6 +2,7 @@ import { toJsonSchema, toJsonSchemaDefs } from '@valibot/to-json-schema';
 import type * as v from 'valibot';
 import { CANDLE_CAPACITY } from '../shared/market.js';
 import {
+  MarketStatusSchema,
   QuoteBatchSchema,
   QuoteSchema,
   QuoteWindowSchema,
@@ -22,6 +23,7 @@ import {
   WsPongMessageSchema,
   WsQuotesMessageSchema,
   WsShutdownMessageSchema,
+  WsStatusMessageSchema,
   WsSubscribeMessageSchema,
   WsUnsubscribeMessageSchema,
   WsWelcomeMessageSchema,
@@ -39,6 +41,7 @@ const SHARED: Record<string, Schema> = {
   QuoteWindow: QuoteWindowSchema,
   WireError: WireErrorSchema,
   RejectedSymbol: RejectedSymbolSchema,
+  MarketStatus: MarketStatusSchema,
 };
 
 /** A message of the document: its schema and what it is for. */
@@ -88,6 +91,12 @@ const WS_SENT: Record<string, MessageSpec> = {
     title: 'shutdown',
     summary: 'The server is going away; close code 1001 follows.',
   },
+  status: {
+    schema: WsStatusMessageSchema,
+    title: 'status',
+    summary:
+      'The market state (feed, source, session, halts): after the welcome and on each change.',
+  },
 };
 
 const SIO_RECEIVED: Record<string, MessageSpec> = {
@@ -127,6 +136,11 @@ const SIO_SENT: Record<string, MessageSpec> = {
     schema: ShutdownNoticeSchema,
     title: 'shutdown event',
     summary: 'The server is going away; reconnect after a short delay.',
+  },
+  status: {
+    schema: MarketStatusSchema,
+    title: 'status event',
+    summary: 'The market state (feed, source, session, halts): on connect and on each change.',
   },
 };
 
@@ -261,7 +275,7 @@ export function buildAsyncApiDocument(options: AsyncApiOptions): Record<string, 
       wsStream: {
         action: 'send',
         channel: { $ref: '#/channels/ws' },
-        messages: refs('ws', ['welcome', 'quotes', 'exception', 'shutdown']),
+        messages: refs('ws', ['welcome', 'status', 'quotes', 'exception', 'shutdown']),
       },
       sioSubscribe: {
         action: 'receive',
@@ -284,7 +298,7 @@ export function buildAsyncApiDocument(options: AsyncApiOptions): Record<string, 
       sioStream: {
         action: 'send',
         channel: { $ref: '#/channels/market' },
-        messages: refs('market', ['quotes', 'exception', 'shutdown']),
+        messages: refs('market', ['status', 'quotes', 'exception', 'shutdown']),
       },
     },
     components: {

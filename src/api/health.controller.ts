@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { MarketStateService } from '../market/market-state.service.js';
+import { MarketStatusService } from '../market/market-status.service.js';
 import type { HealthResponse } from '../shared/market.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 
@@ -10,6 +11,7 @@ export class HealthController {
   constructor(
     private readonly state: MarketStateService,
     private readonly metrics: MetricsService,
+    private readonly status: MarketStatusService,
   ) {}
 
   @Get('health')
@@ -20,7 +22,9 @@ export class HealthController {
       symbols: this.state.instruments().length,
       clients: this.metrics.connectedClients,
       ticksTotal: this.state.ticksTotal,
-      feed: this.state.feedState,
+      feed: this.status.current.feed,
+      source: this.status.current.source,
+      session: this.status.current.session,
     };
   }
 }

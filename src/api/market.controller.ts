@@ -1,7 +1,8 @@
 import { Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
 import { MarketStateService } from '../market/market-state.service.js';
+import { MarketStatusService } from '../market/market-status.service.js';
 import type { HistoryResponse, SymbolInfo } from '../shared/market.js';
-import type { Quote } from '../shared/protocol.js';
+import type { MarketStatus, Quote } from '../shared/protocol.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
 import { parseHistoryQuery, parseQuotesQuery, parseSymbolParam } from './api-queries.js';
 
@@ -9,7 +10,16 @@ import { parseHistoryQuery, parseQuotesQuery, parseSymbolParam } from './api-que
 @Controller('api')
 @UseGuards(BearerAuthGuard)
 export class MarketController {
-  constructor(private readonly state: MarketStateService) {}
+  constructor(
+    private readonly state: MarketStateService,
+    private readonly status: MarketStatusService,
+  ) {}
+
+  /** The market's state, as the `status` event carries it. */
+  @Get('status')
+  marketStatus(): MarketStatus {
+    return this.status.current;
+  }
 
   @Get('symbols')
   symbols(): SymbolInfo[] {

@@ -15,12 +15,14 @@ import {
   WebSocketGateway,
   WebSocketServer,
 } from '@nestjs/websockets';
+import { skip, type Subscription } from 'rxjs';
 import type { Namespace, Socket } from 'socket.io';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { ControlSessionService, type SessionState } from '../fanout/control-session.service.js';
 import type { CloseReason } from '../fanout/subscriber.js';
 import { settleWithin } from '../fanout/settle-within.js';
 import { SubscriptionHub } from '../fanout/subscription-hub.js';
+import { MarketStatusService } from '../market/market-status.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import {
   type ClientToServerEvents,
@@ -86,16 +88,27 @@ export class MarketGateway
 
   @WebSocketServer()
   private readonly server: MarketNamespace;
+  private statusChanges: Subscription | undefined;
 
   constructor(
     private readonly hub: SubscriptionHub,
     private readonly sessions: ControlSessionService,
     private readonly policy: ClientPolicyService,
     private readonly metrics: MetricsService,
+    private readonly status: MarketStatusService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   afterInit(server: MarketNamespace): void {
+    // Each change of the market's status goes to every client in one broadcast
+    // (encoded once); a new client gets the current one in handleConnection.
+    this.statusChanges = this.status.status$.pipe(skip(1)).subscribe((status) => {
+      try {
+        server.emit('status', status);
+      } catch (err) {
+        this.logger.error(`status broadcast failed: ${String(err)}`);
+      }
+    });
     // Runs on every namespace connection, reconnections included: nothing skips auth.
     server.use((socket, next) => {
       const auth = socket.handshake.auth as { token?: unknown } | undefined;
@@ -127,6 +140,7 @@ export class MarketGateway
       new SocketIoSubscriber(client, (reason) => (client.data.disconnectReason = reason)),
     );
     client.use((packet, next) => this.screen(client, packet, next));
+    client.emit('status', this.status.current);
     // The handshake (headers, auth, address) is already copied into client.handshake;
     // Engine.IO would otherwise keep the whole first HTTP request alive per connection.
     (client.conn as unknown as { request: unknown }).request = null;
@@ -146,6 +160,7 @@ export class MarketGateway
 
   onModuleDestroy(): void {
     this.closing = true;
+    this.statusChanges?.unsubscribe();
   }
 
   /**

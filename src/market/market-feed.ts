@@ -49,6 +49,12 @@ export interface MarketFeed {
    * to be `live`.
    */
   readonly state?: FeedState;
+  /**
+   * The state and every change of it, the current one first (a
+   * BehaviorSubject's). Optional like `state`: without it the state is read
+   * once and taken not to change.
+   */
+  readonly state$?: Observable<FeedState>;
   /** Starts producing ticks (idempotent). */
   start(): void;
   /** Stops producing ticks and releases timers (idempotent). */

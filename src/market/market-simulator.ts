@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   asyncScheduler,
+  BehaviorSubject,
   type Observable,
   type SchedulerLike,
   Subject,
@@ -56,6 +57,8 @@ let runCounter = 0;
 export class MarketSimulator implements MarketFeed {
   readonly instruments: readonly Instrument[];
   readonly ticks$: Observable<Tick>;
+  /** The current {@link FeedState}, replayed to each subscriber. */
+  readonly state$: Observable<FeedState>;
 
   private readonly seed: number;
   private readonly scheduler: SchedulerLike;
@@ -64,6 +67,7 @@ export class MarketSimulator implements MarketFeed {
   private readonly ratePerMs: number;
   private readonly modelOptions: PriceModelOptions;
   private readonly subject = new Subject<Tick>();
+  private readonly stateSubject = new BehaviorSubject<FeedState>('idle');
   private readonly aliasProb: Float64Array;
   private readonly aliasIndex: Int32Array;
   private readonly seqs: Float64Array;
@@ -103,6 +107,7 @@ export class MarketSimulator implements MarketFeed {
     this.ratePerMs = ticksPerSecond / 1000;
     this.modelOptions = options.model ?? {};
     this.ticks$ = this.subject.asObservable();
+    this.state$ = this.stateSubject.asObservable();
     this.seqs = new Float64Array(instruments.length);
     [this.aliasProb, this.aliasIndex] = buildAliasTable(instruments.map((i) => i.tradeIntensity));
     this.arrivalRng = new Prng(this.seed, ARRIVAL_STREAM);
@@ -160,6 +165,7 @@ export class MarketSimulator implements MarketFeed {
     this.cursorMs = now;
     this.nextArrivalMs = now + this.arrivalRng.exponential(this.ratePerMs);
     this.schedule();
+    this.stateSubject.next('live');
     for (let i = 0; i < this.instruments.length; i++) {
       this.emitted++;
       this.emit(this.model.trade(i, now, ++this.seqs[i]));
@@ -168,8 +174,10 @@ export class MarketSimulator implements MarketFeed {
 
   /** Stops the timer (idempotent); `ticks$` stays open for a later start. */
   stop(): void {
-    this.timer?.unsubscribe();
+    if (!this.timer) return;
+    this.timer.unsubscribe();
     this.timer = undefined;
+    this.stateSubject.next('closed');
   }
 
   /**

@@ -5,7 +5,6 @@ import {
   CANDLE_RESOLUTIONS,
   type Candle,
   type CandleResolution,
-  type FeedState,
   type Instrument,
   RESOLUTION_MS,
   type SessionStats,
@@ -25,8 +24,12 @@ class SymbolState {
   readonly subject = new Subject<Tick>();
   readonly ticks$: Observable<Tick> = this.subject.asObservable();
   readonly candles = {} as Record<CandleResolution, CandleSeries>;
-  /** prevClose in whole cents: change is computed in cents so it carries no float dust. */
-  readonly prevCloseCents: number;
+  /**
+   * prevClose in whole cents: change is computed in cents so it carries no
+   * float dust. The instrument's refPrice, until a tick says otherwise
+   * (a live source's `open_24h`, see Tick.prevClose).
+   */
+  prevCloseCents: number;
   last: Tick | undefined;
   open = 0;
   high = 0;
@@ -68,11 +71,6 @@ export class MarketStateService implements OnModuleDestroy {
   /** The feed's run id: changes when the feed restarts and sequences restart at 1. */
   get epoch(): string {
     return this.feed.epoch;
-  }
-
-  /** The feed's state; a feed that does not say is taken to be live. */
-  get feedState(): FeedState {
-    return this.feed.state ?? 'live';
   }
 
   /** Ticks applied since boot. */
@@ -152,6 +150,9 @@ export class MarketStateService implements OnModuleDestroy {
       if (price > state.high) state.high = price;
       if (price < state.low) state.low = price;
       state.volume += size;
+    }
+    if (tick.prevClose !== undefined && tick.prevClose > 0) {
+      state.prevCloseCents = Math.max(1, Math.round(tick.prevClose * 100));
     }
     state.last = tick;
     for (const r of CANDLE_RESOLUTIONS) state.candles[r].apply(tick);

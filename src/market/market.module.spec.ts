@@ -10,6 +10,7 @@ import { DEFAULT_INSTRUMENTS } from './instruments.js';
 import { MARKET_FEED, MARKET_SCHEDULER } from './market-feed.js';
 import { MarketSimulator } from './market-simulator.js';
 import { MarketStateService } from './market-state.service.js';
+import { MarketStatusService } from './market-status.service.js';
 import { MarketModule } from './market.module.js';
 import { ReplayFeed } from './replay/replay-feed.js';
 import { ReplayFileError } from './replay/replay-file.error.js';
@@ -128,7 +129,12 @@ describe(MarketModule.name, () => {
       { symbol: 'AAPL', name: 'AAPL', sector: 'Stocks' },
     ]);
     await firstValueFrom(feed.state$.pipe(filter((s) => s === 'closed')));
-    expect(state.feedState).toBe('closed');
+    expect(moduleRef.get(MarketStatusService).current).toEqual({
+      feed: 'closed',
+      source: 'replay',
+      session: 'always',
+      halted: [],
+    });
     expect(state.ticksTotal).toBe(feed.ticksEmitted);
     // The first trade's price, in the whole cents MarketStateService keeps prevClose in.
     const prevClose = Math.round(state.instrument('AAPL')!.refPrice * 100) / 100;

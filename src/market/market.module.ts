@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { MARKET_FEED, MARKET_SCHEDULER, type MarketFeed } from './market-feed.js';
 import { createMarketFeed } from './market-feed.factory.js';
 import { MarketStateService } from './market-state.service.js';
+import { MarketStatusService } from './market-status.service.js';
 import { RecordingService } from './record/recording.service.js';
 
 /**
@@ -27,9 +28,16 @@ import { RecordingService } from './record/recording.service.js';
         createMarketFeed(config, scheduler),
     },
     MarketStateService,
+    MarketStatusService,
     RecordingService,
   ],
-  exports: [MARKET_FEED, MARKET_SCHEDULER, MarketStateService, RecordingService],
+  exports: [
+    MARKET_FEED,
+    MARKET_SCHEDULER,
+    MarketStateService,
+    MarketStatusService,
+    RecordingService,
+  ],
 })
 export class MarketModule implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(

@@ -26,8 +26,13 @@ export interface Tick {
   price: number;
   bid: number;
   ask: number;
-  /** Shares traded (a whole number of round lots). */
+  /** Quantity traded: shares for the simulator (round lots), any positive amount for a replay or live source. */
   size: number;
+  /**
+   * The reference the session's change is measured from, when the source
+   * says (Coinbase: `open_24h`); absent, the instrument's refPrice stays.
+   */
+  prevClose?: number;
 }
 
 /** OHLCV candle as served by `GET /api/history/:symbol`. `t` is the bucket start, ms since epoch. */
@@ -83,12 +88,36 @@ export interface HistoryResponse {
 }
 
 /**
- * Where the market feed is: `idle` before it starts, `live` while it produces
- * ticks, `closed` when no more will come (a replay past its last row, or a
- * stopped feed); the last values stay served.
+ * Where the market feed is: `idle` before it starts; a live source is
+ * `connecting` to its upstream, then `live` while data flows, `stale` when
+ * the upstream went quiet (no data nor heartbeat for too long), `reconnecting`
+ * after losing it, `down` when it gave up (a fatal upstream error such as a
+ * refused key); `closed` when no more ticks will come (a replay past its last
+ * row, or a stopped feed). In every state the last values stay served.
  */
-export const FEED_STATES = ['idle', 'live', 'closed'] as const;
+export const FEED_STATES = [
+  'idle',
+  'connecting',
+  'live',
+  'stale',
+  'reconnecting',
+  'down',
+  'closed',
+] as const;
 export type FeedState = (typeof FEED_STATES)[number];
+
+/** Where ticks come from (FEED): the simulator, a replayed file, or a live exchange. */
+export const FEED_SOURCE_NAMES = ['simulated', 'replay', 'coinbase', 'alpaca'] as const;
+export type FeedSourceName = (typeof FEED_SOURCE_NAMES)[number];
+
+/**
+ * The market session: US equities trade `pre` (04:00–09:30 New York),
+ * `regular` (09:30–16:00) and `post` (16:00–20:00), and are `closed` at
+ * night, on weekends and holidays; `always` is a market that never closes
+ * (crypto, the simulator's default calendar, a replay).
+ */
+export const MARKET_SESSIONS = ['pre', 'regular', 'post', 'closed', 'always'] as const;
+export type MarketSession = (typeof MARKET_SESSIONS)[number];
 
 /** Body of `GET /health`. */
 export interface HealthResponse {
@@ -99,6 +128,10 @@ export interface HealthResponse {
   ticksTotal: number;
   /** The market feed's {@link FeedState}. */
   feed: FeedState;
+  /** Where its ticks come from. */
+  source: FeedSourceName;
+  /** The market session now. */
+  session: MarketSession;
 }
 
 /** Body of every REST error (4xx/5xx). */

@@ -17,6 +17,7 @@
  * 9.6 µs (median of 5 rounds of 300k, esbuild bundles, Node 20).
  */
 import * as v from 'valibot';
+import { FEED_SOURCE_NAMES, FEED_STATES, MARKET_SESSIONS } from './market.js';
 import { ERROR_CODES } from './protocol.js';
 import { SYMBOL_PATTERN, SYMBOL_RULE } from './symbols.js';
 
@@ -194,6 +195,29 @@ export const ShutdownNoticeSchema = v.object({
     v.description('Why the server is going away; reconnect after a short delay.'),
   ),
 });
+
+export const MarketStatusSchema = v.pipe(
+  v.object({
+    feed: v.pipe(
+      v.picklist(FEED_STATES),
+      v.description(
+        'The feed: `live` while data flows; `connecting`, `stale` (the upstream went quiet), `reconnecting`, `down` (it gave up) and `closed` (no more ticks: a replay past its end) mean prices are not live. `idle` before it starts.',
+      ),
+    ),
+    source: v.pipe(v.picklist(FEED_SOURCE_NAMES), v.description('Where the ticks come from.')),
+    session: v.pipe(
+      v.picklist(MARKET_SESSIONS),
+      v.description('The market session: pre, regular, post, closed, or always (never closes).'),
+    ),
+    halted: v.pipe(
+      v.array(SymbolSchema),
+      v.description('Symbols whose trading is halted now (no ticks until the halt ends).'),
+    ),
+  }),
+  v.description(
+    'The state of the market: sent on connect and whenever it changes; also `GET /api/status`.',
+  ),
+);
 
 // ---- errors ------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
  */
 import type * as v from 'valibot';
 import type {
+  MarketStatusSchema,
   QuoteSchema,
   QuoteWindowSchema,
   RejectedSymbolSchema,
@@ -57,6 +58,8 @@ export type RejectedSymbol = v.InferOutput<typeof RejectedSymbolSchema>;
 export type SubscribeAck = v.InferOutput<typeof SubscribeAckSchema>;
 export type UnsubscribeAck = v.InferOutput<typeof UnsubscribeAckSchema>;
 export type ShutdownNotice = v.InferOutput<typeof ShutdownNoticeSchema>;
+/** The market's state: the feed, its source, the session and the halted symbols. */
+export type MarketStatus = v.InferOutput<typeof MarketStatusSchema>;
 
 export interface ServerToClientEvents {
   /** One or more symbols, each conflated over that client's window. */
@@ -65,6 +68,8 @@ export interface ServerToClientEvents {
   exception: (error: WireError) => void;
   /** The server is going away (restart or shutdown); reconnect after a short delay. */
   shutdown: (notice: ShutdownNotice) => void;
+  /** The market's state (feed, source, session, halts): on connect and on every change. */
+  status: (status: MarketStatus) => void;
 }
 
 export interface ClientToServerEvents {

@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import {
   AckErrorSchema,
   QuoteBatchSchema,
+  MarketStatusSchema,
   ShutdownNoticeSchema,
   SubscribeAckOkSchema,
   SubscribeRequestSchema,
@@ -123,6 +124,13 @@ export const WsShutdownMessageSchema = v.pipe(
   v.description('Sent before the server closes every connection with 1001 on a graceful shutdown.'),
 );
 
+export const WsStatusMessageSchema = v.pipe(
+  v.object({ type: v.literal('status'), ...MarketStatusSchema.entries }),
+  v.description(
+    'The state of the market (feed, source, session, halts): after the welcome and on every change.',
+  ),
+);
+
 export const WsServerMessageSchema = v.union([
   WsWelcomeMessageSchema,
   WsAckMessageSchema,
@@ -130,4 +138,5 @@ export const WsServerMessageSchema = v.union([
   WsExceptionMessageSchema,
   WsPongMessageSchema,
   WsShutdownMessageSchema,
+  WsStatusMessageSchema,
 ]);

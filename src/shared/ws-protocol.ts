@@ -14,6 +14,7 @@ import type {
   WsRequestIdSchema,
   WsServerMessageSchema,
   WsShutdownMessageSchema,
+  WsStatusMessageSchema,
   WsSubscribeMessageSchema,
   WsUnsubscribeMessageSchema,
   WsWelcomeMessageSchema,
@@ -40,6 +41,8 @@ export type WsExceptionMessage = v.InferOutput<typeof WsExceptionMessageSchema>;
 export type WsPongMessage = v.InferOutput<typeof WsPongMessageSchema>;
 /** Sent before the server closes every connection with 1001 on a graceful shutdown. */
 export type WsShutdownMessage = v.InferOutput<typeof WsShutdownMessageSchema>;
+/** The state of the market: after the welcome and on every change. */
+export type WsStatusMessage = v.InferOutput<typeof WsStatusMessageSchema>;
 export type WsServerMessage = v.InferOutput<typeof WsServerMessageSchema>;
 
 /** Close codes the server uses (RFC 6455 §7.4 and the 4000–4999 private range). */

@@ -9,6 +9,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { skip, type Subscription } from 'rxjs';
 import WebSocket, { WebSocketServer } from 'ws';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { ControlSessionService, type SessionState } from '../fanout/control-session.service.js';
@@ -18,9 +19,10 @@ import { SubscriptionHub } from '../fanout/subscription-hub.js';
 import { ClientPolicyService } from '../gateway/client-policy.service.js';
 import { refuseUpgrade } from '../http/engine-io-hardening.js';
 import { MarketStateService } from '../market/market-state.service.js';
+import { MarketStatusService } from '../market/market-status.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { INTERVAL_TIERS_MS } from '../shared/protocol.js';
-import { WS_CLOSE } from '../shared/ws-protocol.js';
+import { INTERVAL_TIERS_MS, type MarketStatus } from '../shared/protocol.js';
+import { WS_CLOSE, type WsStatusMessage } from '../shared/ws-protocol.js';
 import { type WsInbound, parseWsMessage } from './ws-messages.js';
 import { isWsEndpointUrl } from './ws-path.js';
 import { WsSubscriber } from './ws.subscriber.js';
@@ -53,6 +55,7 @@ export class WsEndpoint
   private heartbeat: NodeJS.Timeout | undefined;
   private nextId = 0;
   private closing = false;
+  private statusChanges: Subscription | undefined;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -60,6 +63,7 @@ export class WsEndpoint
     private readonly sessions: ControlSessionService,
     private readonly policy: ClientPolicyService,
     private readonly state: MarketStateService,
+    private readonly status: MarketStatusService,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -79,6 +83,9 @@ export class WsEndpoint
   }
 
   onApplicationBootstrap(): void {
+    this.statusChanges = this.status.status$
+      .pipe(skip(1))
+      .subscribe((status) => this.broadcastStatus(status));
     const server = this.adapterHost.httpAdapter.getHttpServer() as Server;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
@@ -92,6 +99,7 @@ export class WsEndpoint
    */
   onModuleDestroy(): void {
     this.closing = true;
+    this.statusChanges?.unsubscribe();
   }
 
   /** Tells every client, closes with 1001, and waits (bounded) for the closes. */
@@ -177,6 +185,19 @@ export class WsEndpoint
       maxSymbols: this.config.maxSymbolsPerClient,
       serverTime: Date.now(),
     });
+    connection.subscriber.send({ type: 'status', ...this.status.current });
+  }
+
+  /** A change of the market's status, encoded once for every connection. */
+  private broadcastStatus(status: MarketStatus): void {
+    const text = JSON.stringify({ type: 'status', ...status } satisfies WsStatusMessage);
+    for (const c of this.connections) {
+      try {
+        c.subscriber.sendText(text);
+      } catch (err) {
+        this.logger.error(`status broadcast to ${c.subscriber.id} failed: ${String(err)}`);
+      }
+    }
   }
 
   private onMessage(c: WsConnection, data: WebSocket.RawData, isBinary: boolean): void {

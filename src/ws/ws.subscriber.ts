@@ -67,7 +67,8 @@ export class WsSubscriber implements Subscriber {
     resetWebSocket(this.ws);
   }
 
-  private sendText(text: string): void {
+  /** Sends an already encoded message (one encoding for every connection). */
+  sendText(text: string): void {
     if (this.ws.readyState !== OPEN) return;
     this.framesSinceEmpty = this.ws.bufferedAmount > 0 ? this.framesSinceEmpty + 1 : 1;
     this.ws.send(text);

@@ -175,6 +175,13 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
+  it('says where the prices come from, and shows no feed banner while the feed is live', async () => {
+    const { page } = await open(`?symbols=${TEN}`);
+    await page.locator('#statusbar[data-feed="live"]').waitFor({ timeout: 5000 });
+    expect(await page.locator('#stat-market').textContent()).toBe('Simulated · 24/7');
+    expect(await page.locator('#banner').isVisible()).toBe(false);
+  });
+
   it('changes watchlist prices within 2 s', async () => {
     const { page, errors } = await open();
     const before = await lastPrices(page);
@@ -455,6 +462,52 @@ describe.skipIf(!available)('dashboard against a server with AUTH_TOKENS', () =>
       await pricesTick(page);
       expect(asked.length).toBeGreaterThanOrEqual(1);
       expect(asked[0]).toContain('access token');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe.skipIf(!available)('dashboard of a replay that has ended', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureBuilt({ web: true });
+    server = await startServer(await freePort(), {
+      FEED: 'replay',
+      REPLAY_FILE: join(ROOT, 'test/fixtures/replay/tickstream.csv'),
+      REPLAY_SPEED: 'max',
+    });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('says plainly that prices are not live, and still shows the last ones', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/?symbols=AAPL`);
+      await page.locator('#statusbar[data-state="connected"]').waitFor({ timeout: 10_000 });
+      await page.locator('#statusbar[data-feed="closed"]').waitFor({ timeout: 10_000 });
+      expect(await page.locator('#stat-market').textContent()).toBe('Replay · 24/7');
+      const banner = page.locator('#banner');
+      await banner.waitFor({ state: 'visible', timeout: 5000 });
+      expect(await banner.textContent()).toBe(
+        'The feed has ended (no more ticks): prices shown are the last ones.',
+      );
+      await page.waitForFunction(
+        () => {
+          const cell = document.querySelector('#watchlist tbody tr[data-symbol="AAPL"] td.c-last');
+          return cell !== null && cell.textContent !== '—';
+        },
+        undefined,
+        { timeout: 10_000 },
+      );
     } finally {
       await context.close();
     }

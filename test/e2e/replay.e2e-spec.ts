@@ -87,6 +87,9 @@ class HeldFeed implements MarketFeed {
   get state() {
     return this.inner.state;
   }
+  get state$() {
+    return this.inner.state$;
+  }
   start(): void {
     this.startRequested = true;
     if (this.released) this.inner.start();

@@ -120,7 +120,7 @@ class RawWsPeer {
     });
   }
 
-  /** Upgrades a fresh TCP connection to `/ws` and waits for the welcome message. */
+  /** Upgrades a fresh TCP connection to `/ws` and waits for the greeting (welcome, then status). */
   static async connect(httpUrl: string): Promise<RawWsPeer> {
     const { hostname, port } = new URL(httpUrl);
     const socket = netConnect({ host: hostname, port: Number(port) });
@@ -153,7 +153,7 @@ class RawWsPeer {
       .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
       .digest('base64');
     expect(head).toContain(`Sec-WebSocket-Accept: ${accept}`);
-    await peer.waitFor(() => peer.messages().some((m) => m.type === 'welcome'), 'the welcome');
+    await peer.waitFor(() => peer.messages().some((m) => m.type === 'status'), 'the greeting');
     return peer;
   }
 
@@ -785,8 +785,8 @@ describe('/ws hostile input (e2e)', () => {
       const clientPort = peer.localPort;
       peer.write(bytes);
       expect((await peer.closedByServer()).code).toBe(code);
-      // Nothing was acted on: no pong, no exception, nothing echoed.
-      expect(peer.messages().map((m) => m.type)).toEqual(['welcome']);
+      // Nothing was acted on: no pong, no exception, nothing echoed (welcome and status are the greeting).
+      expect(peer.messages().map((m) => m.type)).toEqual(['welcome', 'status']);
       expectNoEcho(peer.messages());
       // The server closed first (a FIN, above); once the peer goes too, the server holds
       // nothing of it: no socket left, or one in TIME-WAIT (the kernel's, not the process's).

@@ -1,6 +1,6 @@
-import { Subject } from 'rxjs';
+import { BehaviorSubject, Subject } from 'rxjs';
 import type { MarketFeed } from '../../src/market/market-feed.js';
-import type { Instrument, Tick } from '../../src/shared/market.js';
+import type { FeedState, Instrument, Tick } from '../../src/shared/market.js';
 
 /** What a test says about a tick; the rest is filled in. */
 export interface TickFields {
@@ -47,6 +47,9 @@ export class TickSequence {
 export class ManualFeed implements MarketFeed {
   private readonly source = new Subject<Tick>();
   readonly ticks$ = this.source.asObservable();
+  private readonly stateSubject = new BehaviorSubject<FeedState>('live');
+  /** The state the test sets ({@link setState}); `live` until then. */
+  readonly state$ = this.stateSubject.asObservable();
   private readonly sequence = new TickSequence();
   started = false;
 
@@ -61,6 +64,15 @@ export class ManualFeed implements MarketFeed {
 
   stop(): void {
     this.started = false;
+  }
+
+  get state(): FeedState {
+    return this.stateSubject.value;
+  }
+
+  /** Moves the feed to `state`, as a live source does when its upstream goes quiet or away. */
+  setState(state: FeedState): void {
+    this.stateSubject.next(state);
   }
 
   /** Whether anything subscribes to the ticks (the feed's consumers let go on shutdown). */

@@ -148,6 +148,7 @@ export class Dashboard {
       latency: $('stat-latency'),
       rate: $('stat-rate'),
       symbols: $('stat-symbols'),
+      market: $('stat-market'),
       banner: $('banner'),
     });
     this.socket = new MarketSocket(
@@ -160,6 +161,7 @@ export class Dashboard {
           this.status.setState(state);
           if (state !== 'connected') this.latency.clear();
         },
+        market: (status) => this.status.setMarket(status),
         problem: (message) => this.search.say(message, 'error'),
         resynced: () => this.loadChart(),
         unauthorized: () => this.askForToken(),

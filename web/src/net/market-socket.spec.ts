@@ -81,6 +81,7 @@ function handlers() {
     snapshot: vi.fn(),
     rejected: vi.fn(),
     state: vi.fn(),
+    market: vi.fn(),
     problem: vi.fn<(message: string) => void>(),
     resynced: vi.fn(),
     unauthorized: vi.fn(),

@@ -4,6 +4,7 @@ import {
   MARKET_NAMESPACE,
   type ClientToServerEvents,
   type IntervalTierMs,
+  type MarketStatus,
   type Quote,
   type RejectedSymbol,
   type ServerToClientEvents,
@@ -21,6 +22,8 @@ export interface MarketSocketHandlers {
   snapshot(quotes: Quote[], fresh: boolean): void;
   rejected(rejected: RejectedSymbol[]): void;
   state(state: ConnectionState): void;
+  /** The market's state (feed, source, session, halts): on connect and on each change. */
+  market(status: MarketStatus): void;
   /** Something the user should read (failed subscribe, server exception). */
   problem(message: string): void;
   /** The server holds the full desired subscription again after a connect or a resume. */
@@ -120,6 +123,7 @@ export class MarketSocket {
       if (this.stateNow !== 'connected') this.setState('connected');
       this.on.quotes(batch);
     });
+    this.socket.on('status', (status) => this.on.market(status));
     this.socket.on('exception', (error) => {
       if (this.pending.size > 0) this.heldException = error.message;
       else this.on.problem(error.message);
