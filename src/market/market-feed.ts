@@ -26,10 +26,14 @@ export const MARKET_SCHEDULER = Symbol('MARKET_SCHEDULER');
  *   at 1 again.
  * - **Session stats.** A tick with `seq` 1 opens the symbol's session:
  *   MarketStateService starts open/high/low/volume from it and clears its
- *   candles. Nothing else resets them.
+ *   candles. A tick marked `opensSession` (the simulator's daily regular
+ *   open under MARKET_CALENDAR=nyse) starts open/high/low/volume again but
+ *   keeps `seq` and the candles. Nothing else resets them.
  * - **prevClose** is the instrument's `refPrice`: the simulator's reference
  *   price; for a replay the price of the symbol's first trade in the file
- *   (the file says nothing of the day before).
+ *   (the file says nothing of the day before). A tick may carry its own
+ *   `prevClose` (a live source's `open_24h`; the simulator's last trade
+ *   before a daily open), which replaces it from then on.
  * - **ts** is ms since the epoch on the server's clock (MARKET_SCHEDULER),
  *   not the source's: a replay rebases its file's times so its first tick is
  *   at the time it starts, keeping the spacing (divided by REPLAY_SPEED), so

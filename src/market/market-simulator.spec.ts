@@ -1,6 +1,7 @@
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Instrument, Tick } from '../shared/market.js';
+import { nextSessionChange, nyseSession } from './calendar/nyse-calendar.js';
 import { DEFAULT_INSTRUMENTS } from './instruments.js';
 import {
   buildAliasTable,
@@ -258,5 +259,98 @@ describe(buildAliasTable.name, () => {
     }
     const total = weights.reduce((a, b) => a + b, 0);
     weights.forEach((w, i) => expect(p[i]).toBeCloseTo(w / total, 12));
+  });
+});
+
+describe(`${MarketSimulator.name} with MARKET_CALENDAR=nyse`, () => {
+  /** A virtual clock that starts at `base` (ms since the epoch) instead of 0. */
+  class ClockAt extends VirtualTimeScheduler {
+    constructor(base: number) {
+      super();
+      this.now = () => this.frame + base;
+    }
+  }
+
+  it('trades only in sessions, thinly outside regular hours, and rolls each symbol at every open', () => {
+    // Monday 2026-11-23 00:00 New York (EST) to Monday 2026-11-30 00:00: Thanksgiving week.
+    const base = Date.parse('2026-11-23T05:00:00Z');
+    const weekMs = 7 * 24 * 3_600_000;
+    const scheduler = new ClockAt(base);
+    const instruments = DEFAULT_INSTRUMENTS.slice(0, 4);
+    const sim = new MarketSimulator({
+      instruments,
+      seed: 3,
+      ticksPerSecond: 2,
+      scheduler,
+      stepMs: 60_000,
+      maxCatchUpMs: 60_000,
+      calendar: { session: nyseSession, nextChange: nextSessionChange },
+    });
+    const ticks: Tick[] = [];
+    sim.ticks$.subscribe((tick) => ticks.push(tick));
+    sim.start();
+    advanceTo(scheduler, weekMs);
+    sim.stop();
+
+    const bySession = { pre: 0, regular: 0, post: 0, closed: 0, always: 0 };
+    const start = ticks.slice(0, instruments.length);
+    for (const tick of ticks.slice(instruments.length)) bySession[nyseSession(tick.ts)]++;
+    // The opening ticks of start() come at midnight (closed); nothing else trades then.
+    expect(start.every((t) => t.ts === base)).toBe(true);
+    expect(bySession.closed).toBe(0);
+    // Monday to Wednesday 6.5 h of regular trading, Friday 3.5 h (it closes at 13:00), at 2/s.
+    const regularS = (3 * 6.5 + 3.5) * 3600;
+    expect(bySession.regular / (regularS * 2)).toBeGreaterThan(0.97);
+    expect(bySession.regular / (regularS * 2)).toBeLessThan(1.03);
+    // Pre-market 5.5 h and after hours 4 h on each of the four days (Friday's 13:00–17:00), at a tenth.
+    const thinS = 4 * (5.5 + 4) * 3600;
+    const thinRatio = (bySession.pre + bySession.post) / (thinS * 2);
+    expect(thinRatio).toBeGreaterThan(0.08);
+    expect(thinRatio).toBeLessThan(0.12);
+
+    // Every symbol's session opens at 09:30 on the four trading days, with yesterday's last price.
+    const opens = ticks.filter((t) => t.opensSession);
+    const openDays = [...new Set(opens.map((t) => new Date(t.ts).toISOString()))];
+    expect(openDays).toEqual([
+      '2026-11-23T14:30:00.000Z',
+      '2026-11-24T14:30:00.000Z',
+      '2026-11-25T14:30:00.000Z',
+      '2026-11-27T14:30:00.000Z',
+    ]);
+    expect(opens).toHaveLength(4 * instruments.length);
+    for (const open of opens) {
+      const before = ticks.filter((t) => t.symbol === open.symbol && t.ts < open.ts).at(-1)!;
+      expect(open.prevClose).toBe(before.price);
+      expect(open.seq).toBe(before.seq + 1);
+    }
+    // seq runs 1, 2, 3 … per symbol across the whole week, with no gap.
+    for (const { symbol } of instruments) {
+      const seqs = ticks.filter((t) => t.symbol === symbol).map((t) => t.seq);
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    }
+  });
+
+  it('is deterministic: the same seed on the same clock gives the same week', () => {
+    const run = () => {
+      const scheduler = new ClockAt(Date.parse('2026-11-27T13:00:00Z'));
+      const sim = new MarketSimulator({
+        instruments: DEFAULT_INSTRUMENTS.slice(0, 3),
+        seed: 9,
+        ticksPerSecond: 5,
+        scheduler,
+        stepMs: 60_000,
+        maxCatchUpMs: 60_000,
+        calendar: { session: nyseSession, nextChange: nextSessionChange },
+      });
+      const ticks: Tick[] = [];
+      sim.ticks$.subscribe((tick) => ticks.push(tick));
+      sim.start();
+      advanceTo(scheduler, 4 * 24 * 3_600_000);
+      sim.stop();
+      return ticks;
+    };
+    const a = run();
+    expect(a.length).toBeGreaterThan(1000);
+    expect(run()).toEqual(a);
   });
 });

@@ -7,7 +7,7 @@ import {
   Subject,
   type Subscription,
 } from 'rxjs';
-import type { FeedState, Instrument, Tick } from '../shared/market.js';
+import type { FeedState, Instrument, MarketSession, Tick } from '../shared/market.js';
 import type { MarketFeed } from './market-feed.js';
 import { PriceModel, type PriceModelOptions } from './price-model.js';
 import { Prng } from './prng.js';
@@ -30,7 +30,31 @@ export interface MarketSimulatorOptions {
    */
   maxCatchUpMs?: number;
   model?: PriceModelOptions;
+  /**
+   * The trading calendar (MARKET_CALENDAR): the session at a time and when it
+   * next changes. Absent, the market trades around the clock (`always`).
+   */
+  calendar?: TradingCalendar;
 }
+
+/** A market's sessions over time (see src/market/calendar/nyse-calendar.ts). */
+export interface TradingCalendar {
+  session(ms: number): MarketSession;
+  /** The first time after `ms` at which the session differs. */
+  nextChange(ms: number): number;
+}
+
+/**
+ * Share of the regular-hours trade rate in each session: pre-market and after
+ * hours trade thinly (about a tenth of the regular volume on a US stock).
+ */
+export const SESSION_ACTIVITY: Readonly<Record<MarketSession, number>> = {
+  always: 1,
+  regular: 1,
+  pre: 0.1,
+  post: 0.1,
+  closed: 0,
+};
 
 /** Receives generated ticks (the simulator's own subject, or a benchmark's sink). */
 export type TickSink = (tick: Tick) => void;
@@ -82,6 +106,12 @@ export class MarketSimulator implements MarketFeed {
   private nextArrivalMs = 0;
   private emitted = 0;
   private skipped = 0;
+  private readonly calendar: TradingCalendar | undefined;
+  /** The session of the arrivals being generated, and the time it ends. */
+  private session: MarketSession = 'always';
+  private sessionEndsMs = Infinity;
+  /** Each symbol's last trade price: the next session's prevClose. */
+  private readonly lastPrices: Float64Array;
 
   private readonly emit: TickSink = (tick) => this.subject.next(tick);
 
@@ -109,6 +139,8 @@ export class MarketSimulator implements MarketFeed {
     this.ticks$ = this.subject.asObservable();
     this.state$ = this.stateSubject.asObservable();
     this.seqs = new Float64Array(instruments.length);
+    this.lastPrices = new Float64Array(instruments.length);
+    this.calendar = options.calendar;
     [this.aliasProb, this.aliasIndex] = buildAliasTable(instruments.map((i) => i.tradeIntensity));
     this.arrivalRng = new Prng(this.seed, ARRIVAL_STREAM);
     this.model = new PriceModel(instruments, new Prng(this.seed, PRICE_STREAM), this.modelOptions);
@@ -164,11 +196,14 @@ export class MarketSimulator implements MarketFeed {
     this.seqs.fill(0);
     this.cursorMs = now;
     this.nextArrivalMs = now + this.arrivalRng.exponential(this.ratePerMs);
+    this.enterSession(now);
     this.schedule();
     this.stateSubject.next('live');
     for (let i = 0; i < this.instruments.length; i++) {
       this.emitted++;
-      this.emit(this.model.trade(i, now, ++this.seqs[i]));
+      const tick = this.model.trade(i, now, ++this.seqs[i]);
+      this.lastPrices[i] = tick.price;
+      this.emit(tick);
     }
   }
 
@@ -195,16 +230,36 @@ export class MarketSimulator implements MarketFeed {
     const alias = this.aliasIndex;
     const n = prob.length;
     const rate = this.ratePerMs;
+    const lastPrices = this.lastPrices;
     let t = this.nextArrivalMs;
     let count = 0;
+    let activity = SESSION_ACTIVITY[this.session];
     try {
       while (t <= timeMs) {
+        if (t >= this.sessionEndsMs) {
+          // The session changes (on a whole minute); at a regular open every symbol's session rolls.
+          const opening = this.enterSession(this.sessionEndsMs);
+          activity = SESSION_ACTIVITY[this.session];
+          if (opening) count += this.openSessions(this.sessionStartMs, sink);
+          continue;
+        }
+        if (activity === 0) {
+          // Closed: no arrivals until the session changes (Poisson arrivals are memoryless).
+          t = Math.min(this.sessionEndsMs, timeMs + 1);
+          if (t > timeMs) break;
+          t += rng.exponential(rate);
+          continue;
+        }
         // Alias draw: the integer part picks a column, the fraction decides column vs alias.
         const x = rng.next() * n;
         const column = x | 0;
         const i = x - column < prob[column] ? column : alias[column];
-        const tick = model.trade(i, t, ++seqs[i]);
+        const at = t;
         t += rng.exponential(rate);
+        // Thinning a Poisson process keeps it Poisson, at `activity` times the rate.
+        if (activity < 1 && rng.next() >= activity) continue;
+        const tick = model.trade(i, at, ++seqs[i]);
+        lastPrices[i] = tick.price;
         count++;
         sink(tick);
       }
@@ -232,6 +287,40 @@ export class MarketSimulator implements MarketFeed {
       return;
     }
     this.generateUntil(now);
+  }
+
+  /** Start of the session entered last. */
+  private sessionStartMs = 0;
+
+  /**
+   * Enters the session in force at `ms`; true when it is a regular open that
+   * follows another session (the moment a trading day's stats roll).
+   */
+  private enterSession(ms: number): boolean {
+    const calendar = this.calendar;
+    if (!calendar) return false;
+    const before = this.session;
+    this.session = calendar.session(ms);
+    this.sessionStartMs = ms;
+    this.sessionEndsMs = calendar.nextChange(ms);
+    return this.session === 'regular' && before !== 'regular' && before !== 'always';
+  }
+
+  /**
+   * The regular open: one opening trade per symbol at `ms`, marked as opening
+   * its session, its prevClose the symbol's last trade before the open (the
+   * close of the day before, after hours included).
+   */
+  private openSessions(ms: number, sink: TickSink): number {
+    for (let i = 0; i < this.instruments.length; i++) {
+      const prevClose = this.lastPrices[i];
+      const tick = this.model.trade(i, ms, ++this.seqs[i]);
+      tick.opensSession = true;
+      tick.prevClose = prevClose;
+      this.lastPrices[i] = tick.price;
+      sink(tick);
+    }
+    return this.instruments.length;
   }
 
   private schedule(): void {

@@ -166,6 +166,37 @@ describe(MarketStateService.name, () => {
     ]);
   });
 
+  it('rolls the session at a tick that opens one, keeping seq and candles; a tick’s prevClose replaces the reference', () => {
+    const { feed, state } = setup();
+    feed.trade({ ts: 0, price: 150 });
+    feed.trade({ ts: 1000, price: 160, size: 300 });
+    feed.emit({
+      symbol: 'AAPL',
+      seq: 3,
+      ts: 5000,
+      price: 158,
+      bid: 157.99,
+      ask: 158.01,
+      size: 100,
+      opensSession: true,
+      prevClose: 160,
+    });
+    expect(state.session('AAPL')).toEqual({
+      open: 158,
+      high: 158,
+      low: 158,
+      prevClose: 160,
+      volume: 100,
+      change: -2,
+      changePct: -1.25,
+    });
+    expect(state.lastTick('AAPL')?.seq).toBe(3);
+    expect(state.candles('AAPL', '1s', 10).map((c) => c.t)).toEqual([0, 1000, 5000]);
+    // prevClose stays what the tick said for the rest of the session.
+    feed.trade({ seq: 4, ts: 6000, price: 164 });
+    expect(state.session('AAPL')).toMatchObject({ prevClose: 160, change: 4, high: 164 });
+  });
+
   it('unsubscribes from the feed and completes symbol streams on module destroy', () => {
     const { feed, state } = setup();
     let completed = false;

@@ -139,9 +139,10 @@ export class MarketStateService implements OnModuleDestroy {
     const state = this.states.get(tick.symbol);
     if (!state) return;
     const { price, size } = tick;
-    if (tick.seq === 1 || state.last === undefined) {
-      // seq 1 opens a session (first start or a feed restart): start the day afresh.
-      if (state.last !== undefined) {
+    if (tick.seq === 1 || state.last === undefined || tick.opensSession) {
+      // seq 1 opens a session (first start or a feed restart): start the day afresh; a
+      // session opened within a run (a daily open) keeps the candles, which are history.
+      if (state.last !== undefined && tick.seq === 1) {
         for (const r of CANDLE_RESOLUTIONS) state.candles[r].clear();
       }
       state.open = state.high = state.low = price;

@@ -33,6 +33,12 @@ export interface Tick {
    * says (Coinbase: `open_24h`); absent, the instrument's refPrice stays.
    */
   prevClose?: number;
+  /**
+   * This trade opens a new trading session of the symbol (the simulator's
+   * regular open under MARKET_CALENDAR=nyse): open, high, low and volume
+   * start again from it, while `seq` and the candles carry on.
+   */
+  opensSession?: boolean;
 }
 
 /** OHLCV candle as served by `GET /api/history/:symbol`. `t` is the bucket start, ms since epoch. */
