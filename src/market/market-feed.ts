@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { FeedState, Instrument, Tick } from '../shared/market.js';
+import type { FeedState, Instrument, MarketSession, Tick } from '../shared/market.js';
 
 export type { FeedState } from '../shared/market.js';
 
@@ -59,6 +59,11 @@ export interface MarketFeed {
    * once and taken not to change.
    */
   readonly state$?: Observable<FeedState>;
+  /**
+   * The market session and every change of it, the current one first. Optional:
+   * without it the market trades around the clock (`always`).
+   */
+  readonly session$?: Observable<MarketSession>;
   /** Starts producing ticks (idempotent). */
   start(): void;
   /** Stops producing ticks and releases timers (idempotent). */

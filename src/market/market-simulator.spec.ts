@@ -288,9 +288,14 @@ describe(`${MarketSimulator.name} with MARKET_CALENDAR=nyse`, () => {
     });
     const ticks: Tick[] = [];
     sim.ticks$.subscribe((tick) => ticks.push(tick));
+    const sessions: string[] = [];
+    sim.session$.subscribe((session) => sessions.push(session));
     sim.start();
     advanceTo(scheduler, weekMs);
     sim.stop();
+    // Reported as the clock crosses each boundary: 4 trading days of 4 changes, Thanksgiving none.
+    expect(sessions.slice(0, 6)).toEqual(['always', 'closed', 'pre', 'regular', 'post', 'closed']);
+    expect(sessions).toHaveLength(2 + 4 * 4);
 
     const bySession = { pre: 0, regular: 0, post: 0, closed: 0, always: 0 };
     const start = ticks.slice(0, instruments.length);

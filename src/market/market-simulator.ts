@@ -83,6 +83,8 @@ export class MarketSimulator implements MarketFeed {
   readonly ticks$: Observable<Tick>;
   /** The current {@link FeedState}, replayed to each subscriber. */
   readonly state$: Observable<FeedState>;
+  /** The market session now (`always` without a calendar), then each change. */
+  readonly session$: Observable<MarketSession>;
 
   private readonly seed: number;
   private readonly scheduler: SchedulerLike;
@@ -92,6 +94,7 @@ export class MarketSimulator implements MarketFeed {
   private readonly modelOptions: PriceModelOptions;
   private readonly subject = new Subject<Tick>();
   private readonly stateSubject = new BehaviorSubject<FeedState>('idle');
+  private readonly sessionSubject = new BehaviorSubject<MarketSession>('always');
   private readonly aliasProb: Float64Array;
   private readonly aliasIndex: Int32Array;
   private readonly seqs: Float64Array;
@@ -138,6 +141,7 @@ export class MarketSimulator implements MarketFeed {
     this.modelOptions = options.model ?? {};
     this.ticks$ = this.subject.asObservable();
     this.state$ = this.stateSubject.asObservable();
+    this.session$ = this.sessionSubject.asObservable();
     this.seqs = new Float64Array(instruments.length);
     this.lastPrices = new Float64Array(instruments.length);
     this.calendar = options.calendar;
@@ -299,10 +303,12 @@ export class MarketSimulator implements MarketFeed {
   private enterSession(ms: number): boolean {
     const calendar = this.calendar;
     if (!calendar) return false;
+    // Entered as arrivals are generated: the reported session lags the clock by a step at most.
     const before = this.session;
     this.session = calendar.session(ms);
     this.sessionStartMs = ms;
     this.sessionEndsMs = calendar.nextChange(ms);
+    if (this.sessionSubject.value !== this.session) this.sessionSubject.next(this.session);
     return this.session === 'regular' && before !== 'regular' && before !== 'always';
   }
 

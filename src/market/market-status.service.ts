@@ -1,7 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { BehaviorSubject, distinctUntilChanged, type Observable, type Subscription } from 'rxjs';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import type { FeedState } from '../shared/market.js';
 import type { MarketStatus } from '../shared/protocol.js';
 import { MARKET_FEED, type MarketFeed } from './market-feed.js';
 
@@ -22,14 +21,14 @@ function sameStatus(a: MarketStatus, b: MarketStatus): boolean {
  * source (FEED), the session and the halted symbols. One place holds it;
  * the transports send it on connect and broadcast each change, encoded once.
  *
- * The session is `always` and nothing is halted until the market calendar
- * (MARKET_CALENDAR=nyse) and simulated halts exist; the feed state follows
- * the feed's `state$`.
+ * The feed state follows the feed's `state$`, the session its `session$`
+ * (the simulator's calendar; `always` for a feed without one). Nothing is
+ * halted until simulated halts exist.
  */
 @Injectable()
 export class MarketStatusService implements OnModuleDestroy {
   private readonly subject: BehaviorSubject<MarketStatus>;
-  private readonly subscription: Subscription | undefined;
+  private readonly subscriptions: Subscription[] = [];
   /** The current status first, then each change (never a repeat). */
   readonly status$: Observable<MarketStatus>;
 
@@ -41,7 +40,14 @@ export class MarketStatusService implements OnModuleDestroy {
       halted: [],
     });
     this.status$ = this.subject.pipe(distinctUntilChanged(sameStatus));
-    this.subscription = feed.state$?.subscribe((state) => this.setFeedState(state));
+    if (feed.state$) {
+      this.subscriptions.push(
+        feed.state$.subscribe((feedState) => this.update({ feed: feedState })),
+      );
+    }
+    if (feed.session$) {
+      this.subscriptions.push(feed.session$.subscribe((session) => this.update({ session })));
+    }
   }
 
   /** The status now. */
@@ -50,12 +56,12 @@ export class MarketStatusService implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    this.subscription?.unsubscribe();
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
     this.subject.complete();
   }
 
-  private setFeedState(feed: FeedState): void {
-    const current = this.subject.value;
-    if (current.feed !== feed) this.subject.next({ ...current, feed });
+  private update(change: Partial<MarketStatus>): void {
+    const next = { ...this.subject.value, ...change };
+    if (!sameStatus(next, this.subject.value)) this.subject.next(next);
   }
 }
