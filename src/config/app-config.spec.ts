@@ -12,6 +12,8 @@ describe(parseConfig.name, () => {
       feedTicksPerSecond: 500,
       feedTimeScale: 1,
       symbolsFile: undefined,
+      marketCalendar: 'always',
+      haltBandPct: 0,
       feedSymbols: [],
       replayFile: undefined,
       replayFormat: 'auto',
@@ -20,6 +22,7 @@ describe(parseConfig.name, () => {
       recordFile: undefined,
       recordMaxBytes: 104_857_600,
       recordMaxFiles: 10,
+      coinbaseWsUrl: 'wss://ws-feed.exchange.coinbase.com',
       defaultIntervalMs: 250,
       framesPerWindow: 1,
       maxSymbolsPerClient: 100,
@@ -139,6 +142,20 @@ describe(parseConfig.name, () => {
     }
   });
 
+  it('reads the market calendar and the halt band, refusing bad ones', () => {
+    expect(parseConfig({ MARKET_CALENDAR: 'NYSE', HALT_BAND_PCT: '7.5' })).toMatchObject({
+      marketCalendar: 'nyse',
+      haltBandPct: 7.5,
+    });
+    expect(() => parseConfig({ MARKET_CALENDAR: 'lse', HALT_BAND_PCT: '51' })).toThrow(
+      new ConfigError([
+        'MARKET_CALENDAR="lse": expected one of always, nyse',
+        'HALT_BAND_PCT="51": expected a percentage from 0 to 50',
+      ]),
+    );
+    expect(() => parseConfig({ HALT_BAND_PCT: '-1' })).toThrow(/HALT_BAND_PCT="-1"/);
+  });
+
   it('reads the recording settings and refuses a rotation size below 4096 bytes', () => {
     expect(
       parseConfig({ RECORD_FILE: 'ticks.csv', RECORD_MAX_BYTES: '1048576', RECORD_MAX_FILES: '3' }),
@@ -245,7 +262,7 @@ describe('parseConfig problems', () => {
     ).toEqual([
       'PORT=" 70000 ": expected an integer from 0 to 65535',
       'HOST="bad host!": expected a host name or IP address',
-      'FEED="coinbase-pro": expected one of simulated, replay',
+      'FEED="coinbase-pro": expected one of simulated, replay, coinbase',
       'SEED="4294967296": expected an integer from 0 to 4294967295',
       'FEED_TICKS_PER_SECOND="1.5": expected an integer from 1 to 200000',
       'FEED_TIME_SCALE="100001": expected an integer from 1 to 100000',
@@ -278,6 +295,28 @@ describe('parseConfig problems', () => {
     ]);
   });
 
+  it('reads FEED=coinbase and a ws:// or wss:// COINBASE_WS_URL', () => {
+    expect(
+      parseConfig({ FEED: 'Coinbase', COINBASE_WS_URL: 'ws://127.0.0.1:9000/feed' }),
+    ).toMatchObject({ feed: 'coinbase', coinbaseWsUrl: 'ws://127.0.0.1:9000/feed' });
+    expect(
+      parseConfig({ COINBASE_WS_URL: 'wss://ws-feed-public.sandbox.exchange.coinbase.com' }),
+    ).toMatchObject({ coinbaseWsUrl: 'wss://ws-feed-public.sandbox.exchange.coinbase.com' });
+  });
+
+  it('refuses a COINBASE_WS_URL that is not a ws:// or wss:// URL', () => {
+    for (const text of [
+      'https://ws-feed.exchange.coinbase.com',
+      'ws-feed.exchange.coinbase.com',
+      'ws://',
+      'wss//x',
+    ]) {
+      expect(() => parseConfig({ COINBASE_WS_URL: text })).toThrow(
+        `COINBASE_WS_URL=${JSON.stringify(text)}: expected a ws:// or wss:// URL`,
+      );
+    }
+  });
+
   it('requires REPLAY_FILE with FEED=replay, reported in key order with the other problems', () => {
     expect(problemsOf({ FEED: 'replay' })).toEqual(['REPLAY_FILE: required when FEED=replay']);
     expect(problemsOf({ FEED: ' Replay ', REPLAY_FILE: '  ' })).toEqual([
@@ -294,7 +333,7 @@ describe('parseConfig problems', () => {
     // Not needed by the simulator, nor checked when FEED itself is bad (that is the problem).
     expect(problemsOf({})).toEqual([]);
     expect(problemsOf({ FEED: 'replay-ish' })).toEqual([
-      'FEED="replay-ish": expected one of simulated, replay',
+      'FEED="replay-ish": expected one of simulated, replay, coinbase',
     ]);
   });
 

@@ -9,6 +9,7 @@ import {
   type EnvKey,
   type FeedSource,
   type LogLevel,
+  type MarketCalendar,
   type ReplayFormatSetting,
   type ReplaySpeed,
   type TrustedProxy,
@@ -19,6 +20,8 @@ export {
   type FeedSource,
   LOG_LEVELS,
   type LogLevel,
+  MARKET_CALENDARS,
+  type MarketCalendar,
   REPLAY_FORMATS,
   type ReplayFormatSetting,
   type ReplaySpeed,
@@ -43,6 +46,10 @@ export interface AppConfig {
   feedTimeScale: number;
   /** Path of a JSON instrument universe replacing the built-in one, or undefined. */
   symbolsFile: string | undefined;
+  /** The simulator's trading calendar. */
+  marketCalendar: MarketCalendar;
+  /** Percent move within 5 minutes that halts a simulated symbol for 5 minutes; 0: no halts. */
+  haltBandPct: number;
   /** Upper-cased, de-duplicated; empty means every symbol the source has. */
   feedSymbols: string[];
   /** File a replay reads (set whenever `feed` is `replay`: a cross-key rule). */
@@ -57,6 +64,8 @@ export interface AppConfig {
   recordMaxBytes: number;
   /** Rotated recordings kept. */
   recordMaxFiles: number;
+  /** WebSocket URL of the Coinbase Exchange feed FEED=coinbase connects to (ws: or wss:). */
+  coinbaseWsUrl: string;
   defaultIntervalMs: IntervalTierMs;
   /** Tier clock ticks per window: the most frames a client gets per window (see StreamRegistry). */
   framesPerWindow: number;

@@ -11,7 +11,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * The market data sources `FEED` selects from. Adding one (coinbase, alpaca) is
  * one entry here plus its case in MarketModule's feed factory.
  */
-export const FEED_SOURCES = ['simulated', 'replay'] as const;
+export const FEED_SOURCES = ['simulated', 'replay', 'coinbase'] as const;
 export type FeedSource = (typeof FEED_SOURCES)[number];
 
 /** The file formats `REPLAY_FORMAT` names; `auto` detects one from the first line. */
@@ -141,6 +141,37 @@ const replaySpeed = v.optional(
   '1',
 );
 
+/** The simulator's trading calendars (MARKET_CALENDAR). */
+export const MARKET_CALENDARS = ['always', 'nyse'] as const;
+export type MarketCalendar = (typeof MARKET_CALENDARS)[number];
+
+/** HALT_BAND_PCT: a percentage from 0 (no halts) to 50, decimals allowed. */
+const haltBand = v.optional(
+  v.pipe(
+    v.string(),
+    v.regex(/^(?:\d+(?:\.\d*)?|\.\d+)$/, 'expected a percentage from 0 to 50'),
+    v.transform(Number),
+    v.maxValue(50, 'expected a percentage from 0 to 50'),
+  ),
+  '0',
+);
+
+/** A `ws://` or `wss://` URL with a host (the URL parser's reading of it). */
+function websocketUrl(fallback: string) {
+  const message = 'expected a ws:// or wss:// URL';
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.check((text) => {
+        if (!URL.canParse(text)) return false;
+        const url = new URL(text);
+        return (url.protocol === 'ws:' || url.protocol === 'wss:') && url.hostname !== '';
+      }, message),
+    ),
+    fallback,
+  );
+}
+
 /** `1.2.3.4`, `::1`, `10.0.0.0/8` or `fd00::/8`. */
 const trustedProxy = v.pipe(
   v.string(),
@@ -196,7 +227,7 @@ export const ENV_VARS = v.object({
   FEED: v.pipe(
     envEnum(FEED_SOURCES, 'simulated'),
     v.description(
-      `Market data source: ${FEED_SOURCES.join(' or ')} (a recorded file, see REPLAY_FILE).`,
+      `Market data source: ${FEED_SOURCES.join(', ')} (simulated: the seeded simulator; replay: a recorded file, see REPLAY_FILE; coinbase: live crypto from Coinbase Exchange, see COINBASE_WS_URL).`,
     ),
   ),
   SEED: v.pipe(
@@ -217,6 +248,18 @@ export const ENV_VARS = v.object({
     envText(),
     v.description('JSON file with an instrument universe replacing the built-in one.'),
     v.metadata({ docDefault: '(built-in universe)' }),
+  ),
+  MARKET_CALENDAR: v.pipe(
+    envEnum(MARKET_CALENDARS, 'always'),
+    v.description(
+      'Trading calendar of the simulator: `always` trades around the clock; `nyse` follows New York hours (pre-market 04:00–09:30, regular 09:30–16:00, after hours 16:00–20:00, thin outside regular hours; closed at night, weekends and NYSE holidays), each session rolling at the open.',
+    ),
+  ),
+  HALT_BAND_PCT: v.pipe(
+    haltBand,
+    v.description(
+      'Simulated LULD-style halts: a symbol moving more than this percentage within 5 minutes halts for 5 minutes (no trades). 0 turns halts off.',
+    ),
   ),
   FEED_SYMBOLS: v.pipe(
     envList(symbol, (symbols) => [...new Set(symbols)]),
@@ -264,6 +307,12 @@ export const ENV_VARS = v.object({
   RECORD_MAX_FILES: v.pipe(
     envInt(10, 1, 1000),
     v.description('Rotated recordings kept (`.1` the newest); older ones are deleted.'),
+  ),
+  COINBASE_WS_URL: v.pipe(
+    websocketUrl('wss://ws-feed.exchange.coinbase.com'),
+    v.description(
+      'With FEED=coinbase: the Coinbase Exchange WebSocket feed (public market data, no key), ws:// or wss://.',
+    ),
   ),
   DEFAULT_INTERVAL_MS: v.pipe(
     v.optional(

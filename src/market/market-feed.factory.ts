@@ -1,13 +1,22 @@
 import { Logger } from '@nestjs/common';
 import type { SchedulerLike } from 'rxjs';
 import type { AppConfig } from '../config/app-config.js';
+import { nextSessionChange, nyseSession } from './calendar/nyse-calendar.js';
 import { loadInstruments } from './instrument-loader.js';
 import type { MarketFeed } from './market-feed.js';
+import {
+  COINBASE_DEFAULT_PRODUCTS,
+  CoinbaseFeed,
+  coinbaseInstruments,
+} from './live/coinbase-feed.js';
 import { MarketSimulator } from './market-simulator.js';
 import { ReplayFeed } from './replay/replay-feed.js';
 import { replayFormatNamed } from './replay/replay-formats.js';
 import type { ReplaySourceOptions } from './replay/replay-reader.js';
 import { replayInstruments, scanReplayFileCached } from './replay/replay-scan.js';
+
+/** LULD's windows: a move measured over 5 minutes halts trading for 5 minutes. */
+const LULD_HALT = { windowMs: 5 * 60_000, durationMs: 5 * 60_000 } as const;
 
 /** The replay file and format FEED=replay reads (REPLAY_FILE is required with it). */
 export function replaySourceOf(config: AppConfig): ReplaySourceOptions {
@@ -33,6 +42,11 @@ export async function createMarketFeed(
         ticksPerSecond: config.feedTicksPerSecond,
         scheduler,
         model: { timeScale: config.feedTimeScale },
+        calendar:
+          config.marketCalendar === 'nyse'
+            ? { session: nyseSession, nextChange: nextSessionChange }
+            : undefined,
+        halts: config.haltBandPct > 0 ? { ...LULD_HALT, bandPct: config.haltBandPct } : undefined,
       });
     case 'replay': {
       const scan = await scanReplayFileCached(replaySourceOf(config));
@@ -47,6 +61,19 @@ export async function createMarketFeed(
         feedSymbols: config.feedSymbols,
         speed: config.replaySpeed,
         loop: config.replayLoop,
+        scheduler,
+        log: logger,
+      });
+    }
+    case 'coinbase': {
+      const products =
+        config.feedSymbols.length > 0 ? config.feedSymbols : [...COINBASE_DEFAULT_PRODUCTS];
+      const metadata = config.symbolsFile === undefined ? [] : loadInstruments(config.symbolsFile);
+      const logger = new Logger('CoinbaseFeed');
+      logger.log(`streaming ${products.join(', ')} from ${config.coinbaseWsUrl}`);
+      return new CoinbaseFeed({
+        url: config.coinbaseWsUrl,
+        instruments: coinbaseInstruments(products, metadata),
         scheduler,
         log: logger,
       });

@@ -38,7 +38,12 @@ export const MARKET_SCHEDULER = Symbol('MARKET_SCHEDULER');
  *   not the source's: a replay rebases its file's times so its first tick is
  *   at the time it starts, keeping the spacing (divided by REPLAY_SPEED), so
  *   staleness and charts mean the same as for a live source.
- * - **Nothing is lost.** Every trade of the source is one tick, in order.
+ * - **Nothing is lost** that the source delivers: every trade is one tick,
+ *   in order (a replay's rows, the simulator's arrivals). A live source that
+ *   must shed load when the server falls behind (Coinbase's bounded buffer)
+ *   drops the oldest ticks and counts and logs them; `seq` stays gapless,
+ *   numbering what is delivered. `seq` also continues across a live source's
+ *   reconnects: one process run of it is one epoch.
  */
 export interface MarketFeed {
   /** Hot, shared stream of every tick, in time order per symbol. Never errors. */
@@ -64,6 +69,8 @@ export interface MarketFeed {
    * without it the market trades around the clock (`always`).
    */
   readonly session$?: Observable<MarketSession>;
+  /** The symbols whose trading is halted (sorted), the current list first. Optional: none. */
+  readonly halted$?: Observable<readonly string[]>;
   /** Starts producing ticks (idempotent). */
   start(): void;
   /** Stops producing ticks and releases timers (idempotent). */

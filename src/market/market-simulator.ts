@@ -9,6 +9,7 @@ import {
 } from 'rxjs';
 import type { FeedState, Instrument, MarketSession, Tick } from '../shared/market.js';
 import type { MarketFeed } from './market-feed.js';
+import { HaltMonitor, type HaltRules } from './halt-monitor.js';
 import { PriceModel, type PriceModelOptions } from './price-model.js';
 import { Prng } from './prng.js';
 
@@ -35,6 +36,8 @@ export interface MarketSimulatorOptions {
    * next changes. Absent, the market trades around the clock (`always`).
    */
   calendar?: TradingCalendar;
+  /** Simulated trading halts (HALT_BAND_PCT): off when absent. */
+  halts?: HaltRules;
 }
 
 /** A market's sessions over time (see src/market/calendar/nyse-calendar.ts). */
@@ -83,6 +86,8 @@ export class MarketSimulator implements MarketFeed {
   readonly ticks$: Observable<Tick>;
   /** The current {@link FeedState}, replayed to each subscriber. */
   readonly state$: Observable<FeedState>;
+  /** The halted symbols (sorted) now, then on each change; always empty without halts. */
+  readonly halted$: Observable<readonly string[]>;
   /** The market session now (`always` without a calendar), then each change. */
   readonly session$: Observable<MarketSession>;
 
@@ -110,6 +115,7 @@ export class MarketSimulator implements MarketFeed {
   private emitted = 0;
   private skipped = 0;
   private readonly calendar: TradingCalendar | undefined;
+  private readonly halts: HaltMonitor | undefined;
   /** The session of the arrivals being generated, and the time it ends. */
   private session: MarketSession = 'always';
   private sessionEndsMs = Infinity;
@@ -145,6 +151,13 @@ export class MarketSimulator implements MarketFeed {
     this.seqs = new Float64Array(instruments.length);
     this.lastPrices = new Float64Array(instruments.length);
     this.calendar = options.calendar;
+    this.halts = options.halts
+      ? new HaltMonitor(
+          instruments.map((instrument) => instrument.symbol),
+          options.halts,
+        )
+      : undefined;
+    this.halted$ = this.halts?.halted$ ?? new BehaviorSubject<readonly string[]>([]);
     [this.aliasProb, this.aliasIndex] = buildAliasTable(instruments.map((i) => i.tradeIntensity));
     this.arrivalRng = new Prng(this.seed, ARRIVAL_STREAM);
     this.model = new PriceModel(instruments, new Prng(this.seed, PRICE_STREAM), this.modelOptions);
@@ -235,6 +248,7 @@ export class MarketSimulator implements MarketFeed {
     const n = prob.length;
     const rate = this.ratePerMs;
     const lastPrices = this.lastPrices;
+    const halts = this.halts;
     let t = this.nextArrivalMs;
     let count = 0;
     let activity = SESSION_ACTIVITY[this.session];
@@ -262,9 +276,16 @@ export class MarketSimulator implements MarketFeed {
         t += rng.exponential(rate);
         // Thinning a Poisson process keeps it Poisson, at `activity` times the rate.
         if (activity < 1 && rng.next() >= activity) continue;
+        if (halts) {
+          if (at >= halts.nextResumeMs) halts.resumeDue(at);
+          // A halted symbol does not trade: its arrivals are dropped (thinning again).
+          if (halts.isHalted(i, at)) continue;
+        }
         const tick = model.trade(i, at, ++seqs[i]);
         lastPrices[i] = tick.price;
         count++;
+        // The trade that breaks the band prints, then the symbol halts.
+        if (halts) halts.observe(i, at, tick.price);
         sink(tick);
       }
     } finally {
@@ -318,6 +339,8 @@ export class MarketSimulator implements MarketFeed {
    * close of the day before, after hours included).
    */
   private openSessions(ms: number, sink: TickSink): number {
+    // A new session: halts of the day before end, as LULD halts do not carry over.
+    this.halts?.clear();
     for (let i = 0; i < this.instruments.length; i++) {
       const prevClose = this.lastPrices[i];
       const tick = this.model.trade(i, ms, ++this.seqs[i]);

@@ -22,8 +22,8 @@ function sameStatus(a: MarketStatus, b: MarketStatus): boolean {
  * the transports send it on connect and broadcast each change, encoded once.
  *
  * The feed state follows the feed's `state$`, the session its `session$`
- * (the simulator's calendar; `always` for a feed without one). Nothing is
- * halted until simulated halts exist.
+ * (the simulator's calendar; `always` for a feed without one), the halted
+ * symbols its `halted$` (the simulator's halts).
  */
 @Injectable()
 export class MarketStatusService implements OnModuleDestroy {
@@ -43,6 +43,11 @@ export class MarketStatusService implements OnModuleDestroy {
     if (feed.state$) {
       this.subscriptions.push(
         feed.state$.subscribe((feedState) => this.update({ feed: feedState })),
+      );
+    }
+    if (feed.halted$) {
+      this.subscriptions.push(
+        feed.halted$.subscribe((halted) => this.update({ halted: [...halted] })),
       );
     }
     if (feed.session$) {

@@ -8,7 +8,7 @@ import { MarketStatusService } from './market-status.service.js';
 import { RecordingService } from './record/recording.service.js';
 
 /**
- * The market feed (the simulator, or a replay: FEED), its state and its
+ * The market feed (the simulator, a replay or a live source: FEED), its state and its
  * recording (RECORD_FILE). The feed starts once the whole application is
  * bootstrapped (every subscriber is wired, so no opening tick is lost) and
  * stops when the module is destroyed, leaving no timer behind; the recording

@@ -513,3 +513,46 @@ describe.skipIf(!available)('dashboard of a replay that has ended', () => {
     }
   });
 });
+
+describe.skipIf(!available)('dashboard with simulated halts', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureBuilt({ web: true });
+    // A 0.3 % band at 600× market time: a symbol moves that far within seconds.
+    server = await startServer(await freePort(), {
+      ...FEED_ENV,
+      FEED_TIME_SCALE: '600',
+      HALT_BAND_PCT: '0.3',
+    });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('badges each halted row, as /api/status lists them', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${server.url}/?symbols=${TEN}`);
+      const badge = page.locator('#watchlist tbody tr[data-halted="true"] .halt-badge').first();
+      await badge.waitFor({ state: 'visible', timeout: 20_000 });
+      expect(await badge.textContent()).toBe('Halted');
+      const shown = await page.$$eval('#watchlist tbody tr[data-halted="true"]', (rows) =>
+        rows.map((r) => r.getAttribute('data-symbol') ?? ''),
+      );
+      const status = (await (await fetch(`${server.url}/api/status`)).json()) as {
+        halted: string[];
+      };
+      // Halts last 5 minutes: the list the page shows is still the server's.
+      expect(shown.length).toBeGreaterThan(0);
+      for (const symbol of shown) expect(status.halted).toContain(symbol);
+    } finally {
+      await context.close();
+    }
+  });
+});

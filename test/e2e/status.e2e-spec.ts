@@ -1,5 +1,6 @@
 import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nyseSession } from '../../src/market/calendar/nyse-calendar.js';
 import { DEFAULT_INSTRUMENTS } from '../../src/market/instruments.js';
 import type { HealthResponse } from '../../src/shared/market.js';
 import { MARKET_NAMESPACE, type MarketStatus } from '../../src/shared/protocol.js';
@@ -71,6 +72,18 @@ describe('The market status (e2e)', () => {
       source: 'simulated',
       session: 'always',
     });
+  });
+
+  it('reports the NYSE session with MARKET_CALENDAR=nyse, and the simulator trades only in one', async () => {
+    const before = nyseSession(Date.now());
+    t = await createTestApp({ MARKET_CALENDAR: 'nyse' });
+    const status = await get<MarketStatus>('/api/status');
+    const after = nyseSession(Date.now());
+    expect([before, after]).toContain(status.session);
+    expect(status).toMatchObject({ feed: 'live', source: 'simulated', halted: [] });
+    // The opening trades of the start; more only while a session is open.
+    const { ticksTotal, symbols } = await get<HealthResponse>('/health');
+    if (after === 'closed') expect(ticksTotal).toBe(symbols);
   });
 
   it('broadcasts each change of the feed state to every client, once, and new clients get the current one', async () => {

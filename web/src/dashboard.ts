@@ -161,7 +161,10 @@ export class Dashboard {
           this.status.setState(state);
           if (state !== 'connected') this.latency.clear();
         },
-        market: (status) => this.status.setMarket(status),
+        market: (status) => {
+          this.status.setMarket(status);
+          this.table.setHalted(status.halted);
+        },
         problem: (message) => this.search.say(message, 'error'),
         resynced: () => this.loadChart(),
         unauthorized: () => this.askForToken(),

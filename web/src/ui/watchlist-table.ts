@@ -94,6 +94,8 @@ export class WatchlistTable {
   /** Cells currently highlighted, cleared by {@link paint} once their time is up. */
   private flashing: { view: RowView; key: NumericKey }[] = [];
   private now = 0;
+  /** Symbols whose trading is halted (the server's `status`), badged in their rows. */
+  private halted: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly table: HTMLTableElement,
@@ -155,6 +157,34 @@ export class WatchlistTable {
     for (const [symbol, view] of this.rows) {
       const row = this.store.get(symbol);
       if (row) view.spark.draw(row.spark, colors);
+    }
+  }
+
+  /** Badges the rows of halted symbols (and un-badges the others). */
+  setHalted(symbols: readonly string[]): void {
+    this.halted = new Set(symbols);
+    for (const [symbol, view] of this.rows) this.paintHalt(symbol, view.tr);
+  }
+
+  private paintHalt(symbol: string, tr: HTMLTableRowElement): void {
+    const halted = this.halted.has(symbol);
+    if (halted === (tr.dataset.halted === 'true')) return;
+    const cell = tr.querySelector<HTMLTableCellElement>('td.c-sym');
+    if (halted) {
+      tr.dataset.halted = 'true';
+      if (cell) cell.title = `${symbol}: trading halted`;
+    } else {
+      delete tr.dataset.halted;
+      if (cell) cell.removeAttribute('title');
+    }
+    let badge = cell?.querySelector('.halt-badge');
+    if (halted && cell && !badge) {
+      badge = document.createElement('span');
+      badge.className = 'halt-badge';
+      badge.textContent = 'Halted';
+      cell.append(badge);
+    } else if (!halted) {
+      badge?.remove();
     }
   }
 
@@ -329,6 +359,7 @@ export class WatchlistTable {
       painted: 0,
     };
     this.rows.set(symbol, view);
+    this.paintHalt(symbol, tr);
     // Sized after insertion (getBoundingClientRect needs layout); the canvas has a fixed CSS size.
     requestAnimationFrame(() => {
       const rect = spark.canvas.getBoundingClientRect();
