@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Instrument } from '../shared/market.js';
+import { normalizeSymbol, SYMBOL_RULE } from '../shared/symbols.js';
 import { DEFAULT_INSTRUMENTS } from './instruments.js';
 
-/** Upper-case ticker: a letter, then up to 9 letters, digits, dots or dashes (BRK.B, BF-B). */
-const SYMBOL_PATTERN = /^[A-Z][A-Z0-9.-]{0,9}$/;
 /** Largest accepted annualised volatility: 500 %, beyond any listed stock. */
 const MAX_VOLATILITY = 5;
 
@@ -85,11 +84,11 @@ export function parseInstruments(raw: unknown, source: string): Instrument[] {
     if (typeof entry.symbol !== 'string') {
       problems.push(`${at}.symbol: expected a string, got ${describe(entry.symbol)}`);
     } else {
-      symbol = entry.symbol.trim().toUpperCase();
-      if (!SYMBOL_PATTERN.test(symbol)) {
-        problems.push(
-          `${at}.symbol: ${describe(entry.symbol)} is not a ticker (a letter then up to 9 of A-Z 0-9 . -)`,
-        );
+      // The wire's symbol rule (src/shared/symbols.ts): a file can only list what clients can ask for.
+      const normalized = normalizeSymbol(entry.symbol);
+      symbol = normalized ?? entry.symbol;
+      if (normalized === undefined) {
+        problems.push(`${at}.symbol: ${describe(entry.symbol)} is not a ticker (${SYMBOL_RULE})`);
       } else {
         const first = firstIndex.get(symbol);
         if (first !== undefined) {
