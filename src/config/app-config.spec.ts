@@ -23,6 +23,10 @@ describe(parseConfig.name, () => {
       recordMaxBytes: 104_857_600,
       recordMaxFiles: 10,
       coinbaseWsUrl: 'wss://ws-feed.exchange.coinbase.com',
+      alpacaFeed: 'iex',
+      alpacaWsUrl: undefined,
+      alpacaKeyId: undefined,
+      alpacaSecretKey: undefined,
       defaultIntervalMs: 250,
       framesPerWindow: 1,
       maxSymbolsPerClient: 100,
@@ -262,7 +266,7 @@ describe('parseConfig problems', () => {
     ).toEqual([
       'PORT=" 70000 ": expected an integer from 0 to 65535',
       'HOST="bad host!": expected a host name or IP address',
-      'FEED="coinbase-pro": expected one of simulated, replay, coinbase',
+      'FEED="coinbase-pro": expected one of simulated, replay, coinbase, alpaca',
       'SEED="4294967296": expected an integer from 0 to 4294967295',
       'FEED_TICKS_PER_SECOND="1.5": expected an integer from 1 to 200000',
       'FEED_TIME_SCALE="100001": expected an integer from 1 to 100000',
@@ -333,8 +337,48 @@ describe('parseConfig problems', () => {
     // Not needed by the simulator, nor checked when FEED itself is bad (that is the problem).
     expect(problemsOf({})).toEqual([]);
     expect(problemsOf({ FEED: 'replay-ish' })).toEqual([
-      'FEED="replay-ish": expected one of simulated, replay, coinbase',
+      'FEED="replay-ish": expected one of simulated, replay, coinbase, alpaca',
     ]);
+  });
+
+  it('reads FEED=alpaca with its feed, URL and keys', () => {
+    expect(
+      parseConfig({
+        FEED: 'alpaca',
+        ALPACA_FEED: 'TEST',
+        ALPACA_WS_URL: 'ws://127.0.0.1:9001/v2/test',
+        ALPACA_KEY_ID: 'PKTEST',
+        ALPACA_SECRET_KEY: 'shh-secret',
+      }),
+    ).toMatchObject({
+      feed: 'alpaca',
+      alpacaFeed: 'test',
+      alpacaWsUrl: 'ws://127.0.0.1:9001/v2/test',
+      alpacaKeyId: 'PKTEST',
+      alpacaSecretKey: 'shh-secret',
+    });
+    expect(problemsOf({ ALPACA_FEED: 'crypto', ALPACA_WS_URL: 'https://x' })).toEqual([
+      'ALPACA_FEED="crypto": expected one of iex, sip, test',
+      'ALPACA_WS_URL="https://x": expected a ws:// or wss:// URL',
+    ]);
+  });
+
+  it('requires both Alpaca keys with FEED=alpaca and never shows their values', () => {
+    expect(problemsOf({ FEED: 'alpaca' })).toEqual([
+      'ALPACA_KEY_ID: required when FEED=alpaca',
+      'ALPACA_SECRET_KEY: required when FEED=alpaca',
+    ]);
+    expect(problemsOf({ FEED: 'alpaca', ALPACA_KEY_ID: 'PK123' })).toEqual([
+      'ALPACA_SECRET_KEY: required when FEED=alpaca',
+    ]);
+    const problems = problemsOf({
+      FEED: 'alpaca',
+      PORT: 'x',
+      ALPACA_KEY_ID: 'PK-VISIBLE-NOT',
+      ALPACA_SECRET_KEY: 'TOP-SECRET-VALUE',
+    });
+    expect(problems).toEqual(['PORT="x": expected an integer from 0 to 65535']);
+    expect(problems.join('\n')).not.toMatch(/TOP-SECRET-VALUE|PK-VISIBLE-NOT/);
   });
 
   it('reports one problem for a value that is wrong in several ways', () => {

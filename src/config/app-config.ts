@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import type { IntervalTierMs } from '../shared/protocol.js';
 import {
+  type AlpacaFeedName,
   CONFIG_SCHEMA,
   crossKeyIssues,
   ENV_KEYS,
@@ -16,6 +17,8 @@ import {
 } from './env-schema.js';
 
 export {
+  ALPACA_FEEDS,
+  type AlpacaFeedName,
   FEED_SOURCES,
   type FeedSource,
   LOG_LEVELS,
@@ -66,6 +69,14 @@ export interface AppConfig {
   recordMaxFiles: number;
   /** WebSocket URL of the Coinbase Exchange feed FEED=coinbase connects to (ws: or wss:). */
   coinbaseWsUrl: string;
+  /** Which Alpaca stock feed FEED=alpaca streams (the last part of its default URL). */
+  alpacaFeed: AlpacaFeedName;
+  /** ALPACA_WS_URL, or undefined for the default of {@link alpacaFeed} (see alpacaStreamUrl). */
+  alpacaWsUrl: string | undefined;
+  /** Alpaca API key id (set whenever `feed` is `alpaca`: a cross-key rule). Secret: never logged. */
+  alpacaKeyId: string | undefined;
+  /** Alpaca API secret key (set whenever `feed` is `alpaca`). Secret: never logged. */
+  alpacaSecretKey: string | undefined;
   defaultIntervalMs: IntervalTierMs;
   /** Tier clock ticks per window: the most frames a client gets per window (see StreamRegistry). */
   framesPerWindow: number;

@@ -8,15 +8,19 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * The market data sources `FEED` selects from. Adding one (coinbase, alpaca) is
- * one entry here plus its case in MarketModule's feed factory.
+ * The market data sources `FEED` selects from. Adding one is one entry here
+ * plus its case in MarketModule's feed factory.
  */
-export const FEED_SOURCES = ['simulated', 'replay', 'coinbase'] as const;
+export const FEED_SOURCES = ['simulated', 'replay', 'coinbase', 'alpaca'] as const;
 export type FeedSource = (typeof FEED_SOURCES)[number];
 
 /** The file formats `REPLAY_FORMAT` names; `auto` detects one from the first line. */
 export const REPLAY_FORMATS = ['auto', 'tickstream', 'binance-trades', 'massive-trades'] as const;
 export type ReplayFormatSetting = (typeof REPLAY_FORMATS)[number];
+
+/** The Alpaca market data feeds `ALPACA_FEED` names (the last part of the stream URL). */
+export const ALPACA_FEEDS = ['iex', 'sip', 'test'] as const;
+export type AlpacaFeedName = (typeof ALPACA_FEEDS)[number];
 
 /** `REPLAY_SPEED`: a factor of the file's own pace, or `max` (as fast as the pipeline takes it). */
 export type ReplaySpeed = number | 'max';
@@ -157,19 +161,21 @@ const haltBand = v.optional(
 );
 
 /** A `ws://` or `wss://` URL with a host (the URL parser's reading of it). */
-function websocketUrl(fallback: string) {
+function websocketUrlText() {
   const message = 'expected a ws:// or wss:// URL';
-  return v.optional(
-    v.pipe(
-      v.string(),
-      v.check((text) => {
-        if (!URL.canParse(text)) return false;
-        const url = new URL(text);
-        return (url.protocol === 'ws:' || url.protocol === 'wss:') && url.hostname !== '';
-      }, message),
-    ),
-    fallback,
+  return v.pipe(
+    v.string(),
+    v.check((text) => {
+      if (!URL.canParse(text)) return false;
+      const url = new URL(text);
+      return (url.protocol === 'ws:' || url.protocol === 'wss:') && url.hostname !== '';
+    }, message),
   );
+}
+
+/** A {@link websocketUrlText} URL, `fallback` when unset. */
+function websocketUrl(fallback: string) {
+  return v.optional(websocketUrlText(), fallback);
 }
 
 /** `1.2.3.4`, `::1`, `10.0.0.0/8` or `fd00::/8`. */
@@ -227,7 +233,7 @@ export const ENV_VARS = v.object({
   FEED: v.pipe(
     envEnum(FEED_SOURCES, 'simulated'),
     v.description(
-      `Market data source: ${FEED_SOURCES.join(', ')} (simulated: the seeded simulator; replay: a recorded file, see REPLAY_FILE; coinbase: live crypto from Coinbase Exchange, see COINBASE_WS_URL).`,
+      `Market data source: ${FEED_SOURCES.join(', ')} (simulated: the seeded simulator; replay: a recorded file, see REPLAY_FILE; coinbase: live crypto from Coinbase Exchange, see COINBASE_WS_URL; alpaca: live US stocks from Alpaca, see ALPACA_FEED).`,
     ),
   ),
   SEED: v.pipe(
@@ -313,6 +319,29 @@ export const ENV_VARS = v.object({
     v.description(
       'With FEED=coinbase: the Coinbase Exchange WebSocket feed (public market data, no key), ws:// or wss://.',
     ),
+  ),
+  ALPACA_FEED: v.pipe(
+    envEnum(ALPACA_FEEDS, 'iex'),
+    v.description(
+      'With FEED=alpaca: the Alpaca stock feed, `iex` (free plan), `sip` (all US exchanges, paid plan) or `test` (the always-on test stream, symbol `FAKEPACA`).',
+    ),
+  ),
+  ALPACA_WS_URL: v.pipe(
+    v.optional(websocketUrlText()),
+    v.description(
+      'With FEED=alpaca: the Alpaca market data stream to connect to, a `ws://` or `wss://` URL.',
+    ),
+    v.metadata({ docDefault: '(wss://stream.data.alpaca.markets/v2/ followed by ALPACA_FEED)' }),
+  ),
+  ALPACA_KEY_ID: v.pipe(
+    envText(),
+    v.description('With FEED=alpaca: the API key id (never logged).'),
+    v.metadata({ docDefault: '(required with FEED=alpaca)', secret: true }),
+  ),
+  ALPACA_SECRET_KEY: v.pipe(
+    envText(),
+    v.description('With FEED=alpaca: the API secret key (never logged).'),
+    v.metadata({ docDefault: '(required with FEED=alpaca)', secret: true }),
   ),
   DEFAULT_INTERVAL_MS: v.pipe(
     v.optional(
@@ -508,6 +537,16 @@ const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
     key: 'REPLAY_FILE',
     message: 'required when FEED=replay',
     violated: (env) => env.FEED?.toLowerCase() === 'replay' && env.REPLAY_FILE === undefined,
+  },
+  {
+    key: 'ALPACA_KEY_ID',
+    message: 'required when FEED=alpaca',
+    violated: (env) => env.FEED?.toLowerCase() === 'alpaca' && env.ALPACA_KEY_ID === undefined,
+  },
+  {
+    key: 'ALPACA_SECRET_KEY',
+    message: 'required when FEED=alpaca',
+    violated: (env) => env.FEED?.toLowerCase() === 'alpaca' && env.ALPACA_SECRET_KEY === undefined,
   },
 ];
 

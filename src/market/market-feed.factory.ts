@@ -5,6 +5,12 @@ import { nextSessionChange, nyseSession } from './calendar/nyse-calendar.js';
 import { loadInstruments } from './instrument-loader.js';
 import type { MarketFeed } from './market-feed.js';
 import {
+  AlpacaFeed,
+  alpacaDefaultSymbols,
+  alpacaInstruments,
+  alpacaStreamUrl,
+} from './live/alpaca-feed.js';
+import {
   COINBASE_DEFAULT_PRODUCTS,
   CoinbaseFeed,
   coinbaseInstruments,
@@ -74,6 +80,28 @@ export async function createMarketFeed(
       return new CoinbaseFeed({
         url: config.coinbaseWsUrl,
         instruments: coinbaseInstruments(products, metadata),
+        scheduler,
+        log: logger,
+      });
+    }
+    case 'alpaca': {
+      if (config.alpacaKeyId === undefined || config.alpacaSecretKey === undefined) {
+        throw new Error('FEED=alpaca needs ALPACA_KEY_ID and ALPACA_SECRET_KEY');
+      }
+      const symbols =
+        config.feedSymbols.length > 0
+          ? config.feedSymbols
+          : alpacaDefaultSymbols(config.alpacaFeed);
+      const url = config.alpacaWsUrl ?? alpacaStreamUrl(config.alpacaFeed);
+      const metadata = config.symbolsFile === undefined ? [] : loadInstruments(config.symbolsFile);
+      const logger = new Logger('AlpacaFeed');
+      // The URL and symbols only: the key id and secret are never logged.
+      logger.log(`streaming ${symbols.join(', ')} from ${url}`);
+      return new AlpacaFeed({
+        url,
+        keyId: config.alpacaKeyId,
+        secretKey: config.alpacaSecretKey,
+        instruments: alpacaInstruments(symbols, metadata),
         scheduler,
         log: logger,
       });
