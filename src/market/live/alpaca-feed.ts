@@ -19,6 +19,13 @@ import {
   parseAlpacaFrame,
   subscribeMessage,
 } from './alpaca-messages.js';
+import {
+  guardedSchedule,
+  type LiveFeedLog,
+  LiveTickQueue,
+  MalformedFrames,
+  rawText,
+} from './live-feed-support.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 
 /** The stream URL of an Alpaca stock feed: `wss://stream.data.alpaca.markets/v2/{feed}`. */
@@ -49,11 +56,7 @@ export function reconnectDelay(backoffDelayMs: number, lastErrorCode: number | u
 }
 
 /** Where the feed reports what happens to its upstream. */
-export interface AlpacaFeedLog {
-  log(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+export type AlpacaFeedLog = LiveFeedLog;
 
 /** Construction options of {@link AlpacaFeed}. */
 export interface AlpacaFeedOptions {
@@ -87,11 +90,6 @@ export interface AlpacaFeedOptions {
   /** Reconnect delays (1 s → 30 s, full jitter by default). */
   backoff?: ReconnectBackoff;
 }
-
-/** Ticks handed downstream per scheduler turn, so that socket reads interleave with a large backlog. */
-const DRAIN_SLICE = 1000;
-/** Malformed messages are logged at most once per this period, with a count. */
-const MALFORMED_LOG_PERIOD_MS = 60_000;
 
 /** Distinguishes feeds started in the same millisecond of the same process. */
 let runCounter = 0;
@@ -158,7 +156,6 @@ export class AlpacaFeed implements MarketFeed {
   private readonly scheduler: SchedulerLike;
   private readonly backoff: ReconnectBackoff;
   private readonly index = new Map<string, number>();
-  private readonly seqs: Float64Array;
   /** Latest bid and ask per symbol (0: no quote yet), kept across reconnects. */
   private readonly bids: Float64Array;
   private readonly asks: Float64Array;
@@ -168,7 +165,6 @@ export class AlpacaFeed implements MarketFeed {
   private readonly handshakeTimeoutMs: number;
   private readonly pingIntervalMs: number;
   private readonly pongTimeoutMs: number;
-  private readonly bufferCapacity: number;
 
   private socket: WebSocket | undefined;
   private started = false;
@@ -185,18 +181,11 @@ export class AlpacaFeed implements MarketFeed {
   private pingTimer: Subscription | undefined;
   private pongTimer: Subscription | undefined;
   private attemptTimer: Subscription | undefined;
-  private drainTimer: Subscription | undefined;
 
-  /** Ticks waiting for the drain: `buffer[bufferHead…]`. */
-  private buffer: Tick[] = [];
-  private bufferHead = 0;
+  private readonly queue: LiveTickQueue;
+  private readonly malformed: MalformedFrames;
 
   private connections = 0;
-  private malformed = 0;
-  private malformedLoggedAt = Number.NEGATIVE_INFINITY;
-  private malformedSinceLog = 0;
-  private dropped = 0;
-  private emitted = 0;
   private lastDelayMs: number | undefined;
 
   constructor(private readonly options: AlpacaFeedOptions) {
@@ -204,7 +193,6 @@ export class AlpacaFeed implements MarketFeed {
     this.symbols = options.instruments.map((instrument) => instrument.symbol);
     options.instruments.forEach((instrument, i) => this.index.set(instrument.symbol, i));
     const n = options.instruments.length;
-    this.seqs = new Float64Array(n);
     this.bids = new Float64Array(n);
     this.asks = new Float64Array(n);
     this.firstPrices = new Float64Array(n);
@@ -213,7 +201,18 @@ export class AlpacaFeed implements MarketFeed {
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
     this.pingIntervalMs = options.pingIntervalMs ?? 10_000;
     this.pongTimeoutMs = options.pongTimeoutMs ?? 10_000;
-    this.bufferCapacity = options.bufferCapacity ?? 10_000;
+    this.queue = new LiveTickQueue({
+      index: this.index,
+      capacity: options.bufferCapacity ?? 10_000,
+      scheduler: this.scheduler,
+      emit: (tick) => this.subject.next(tick),
+      // The session's reference: the first trade of the run, since the stream gives no previous close.
+      numbered: (tick, i) => {
+        if (tick.seq === 1) tick.prevClose = this.firstPrices[i];
+      },
+      log: options.log,
+    });
+    this.malformed = new MalformedFrames(this.scheduler, 'message from Alpaca', options.log);
     this.ticks$ = this.subject.asObservable();
     this.state$ = this.stateSubject.asObservable();
     this.epoch = `alpaca-${this.scheduler.now().toString(36)}-${(++runCounter).toString(36)}`;
@@ -234,10 +233,10 @@ export class AlpacaFeed implements MarketFeed {
   } {
     return {
       connections: this.connections,
-      emitted: this.emitted,
-      malformed: this.malformed,
-      dropped: this.dropped,
-      buffered: this.buffer.length - this.bufferHead,
+      emitted: this.queue.emitted,
+      malformed: this.malformed.count,
+      dropped: this.queue.dropped,
+      buffered: this.queue.size,
       lastDelayMs: this.lastDelayMs,
     };
   }
@@ -256,19 +255,9 @@ export class AlpacaFeed implements MarketFeed {
     this.stopped = true;
     this.connectTimer?.unsubscribe();
     this.connectTimer = undefined;
-    this.drainTimer?.unsubscribe();
-    this.drainTimer = undefined;
     this.dropSocket();
-    this.buffer = [];
-    this.bufferHead = 0;
-    if (this.malformedSinceLog > 0) {
-      this.options.log?.warn(
-        `${this.malformedSinceLog} more malformed message(s) dropped (${this.malformed} in all)`,
-      );
-    }
-    if (this.dropped > 0) {
-      this.options.log?.warn(`${this.dropped} tick(s) dropped in all: the buffer was full`);
-    }
+    this.malformed.flush();
+    this.queue.close();
     if (this.started) this.setState('closed');
   }
 
@@ -452,7 +441,7 @@ export class AlpacaFeed implements MarketFeed {
     // ts never goes back, even if the system clock does (MarketFeed contract).
     const ts = Math.max(this.lastTs, this.scheduler.now());
     this.lastTs = ts;
-    this.enqueue({
+    this.queue.push({
       symbol: trade.S,
       seq: 0,
       ts,
@@ -469,53 +458,6 @@ export class AlpacaFeed implements MarketFeed {
     if (i === undefined) return;
     this.bids[i] = quote.bp;
     this.asks[i] = quote.ap;
-  }
-
-  /**
-   * Queues a tick for the drain. When full, the oldest waiting tick goes: the
-   * newest carries the current price and book, which is what every quote
-   * shows. `seq` (and the seq-1 prevClose) is given at the drain, so a drop
-   * leaves no gap in it.
-   */
-  private enqueue(tick: Tick): void {
-    if (this.buffer.length - this.bufferHead >= this.bufferCapacity) {
-      this.bufferHead++;
-      if (this.dropped++ === 0) {
-        this.options.log?.warn(
-          `tick buffer full (${this.bufferCapacity}): the downstream is slower than the feed, dropping the oldest ticks`,
-        );
-      }
-    }
-    this.buffer.push(tick);
-    this.drainTimer ??= this.schedule(0, () => this.drain());
-  }
-
-  private drain(): void {
-    this.drainTimer = undefined;
-    const end = Math.min(this.buffer.length, this.bufferHead + DRAIN_SLICE);
-    for (; this.bufferHead < end && !this.stopped; this.bufferHead++) {
-      const tick = this.buffer[this.bufferHead];
-      const i = this.index.get(tick.symbol)!;
-      tick.seq = ++this.seqs[i];
-      // The session's reference: the first trade of the run, since the stream gives no previous close.
-      if (tick.seq === 1) tick.prevClose = this.firstPrices[i];
-      this.emitted++;
-      try {
-        this.subject.next(tick);
-      } catch (err) {
-        this.options.log?.error(`a tick subscriber failed: ${String(err)}`);
-      }
-    }
-    if (this.bufferHead >= this.buffer.length) {
-      this.buffer = [];
-      this.bufferHead = 0;
-    } else {
-      if (this.bufferHead > 4096) {
-        this.buffer = this.buffer.slice(this.bufferHead);
-        this.bufferHead = 0;
-      }
-      this.drainTimer = this.schedule(0, () => this.drain());
-    }
   }
 
   private onUpstreamError(error: AlpacaError): void {
@@ -553,43 +495,14 @@ export class AlpacaFeed implements MarketFeed {
   }
 
   private onMalformed(problem: string): void {
-    this.malformed++;
-    const now = this.scheduler.now();
-    if (now - this.malformedLoggedAt < MALFORMED_LOG_PERIOD_MS) {
-      this.malformedSinceLog++;
-      return;
-    }
-    const more =
-      this.malformedSinceLog > 0
-        ? ` (and ${this.malformedSinceLog} more since the last report)`
-        : '';
-    this.malformedLoggedAt = now;
-    this.malformedSinceLog = 0;
-    this.options.log?.warn(
-      `malformed message from Alpaca dropped: ${problem}${more}; ${this.malformed} in all`,
-    );
+    this.malformed.note(problem);
   }
 
   private schedule(delayMs: number, work: () => void): Subscription {
-    return this.scheduler.schedule(() => {
-      try {
-        work();
-      } catch (err) {
-        this.options.log?.error(
-          `AlpacaFeed timer failed: ${err instanceof Error ? err.stack : String(err)}`,
-        );
-      }
-    }, delayMs);
+    return guardedSchedule(this.scheduler, 'AlpacaFeed', this.options.log, delayMs, work);
   }
 
   private setState(state: FeedState): void {
     if (this.stateSubject.value !== state) this.stateSubject.next(state);
   }
-}
-
-/** The text of a `ws` message (a Buffer, or fragments). */
-function rawText(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
 }

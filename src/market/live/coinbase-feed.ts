@@ -15,6 +15,13 @@ import {
   parseCoinbaseMessage,
   subscribeMessage,
 } from './coinbase-messages.js';
+import {
+  guardedSchedule,
+  type LiveFeedLog,
+  LiveTickQueue,
+  MalformedFrames,
+  rawText,
+} from './live-feed-support.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 
 /** The public Coinbase Exchange market data feed (no key needed). */
@@ -24,11 +31,7 @@ export const COINBASE_DEFAULT_URL = 'wss://ws-feed.exchange.coinbase.com';
 export const COINBASE_DEFAULT_PRODUCTS: readonly string[] = ['BTC-USD', 'ETH-USD', 'SOL-USD'];
 
 /** Where the feed reports what happens to its upstream. */
-export interface CoinbaseFeedLog {
-  log(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
+export type CoinbaseFeedLog = LiveFeedLog;
 
 /** Construction options of {@link CoinbaseFeed}. */
 export interface CoinbaseFeedOptions {
@@ -56,11 +59,6 @@ export interface CoinbaseFeedOptions {
   /** Reconnect delays (1 s → 30 s, full jitter by default). */
   backoff?: ReconnectBackoff;
 }
-
-/** Ticks handed downstream per scheduler turn, so that socket reads interleave with a large backlog. */
-const DRAIN_SLICE = 1000;
-/** Malformed frames are logged at most once per this period, with a count. */
-const MALFORMED_LOG_PERIOD_MS = 60_000;
 
 /** Distinguishes feeds started in the same millisecond of the same process. */
 let runCounter = 0;
@@ -122,11 +120,9 @@ export class CoinbaseFeed implements MarketFeed {
   private readonly scheduler: SchedulerLike;
   private readonly backoff: ReconnectBackoff;
   private readonly index = new Map<string, number>();
-  private readonly seqs: Float64Array;
   private readonly productIds: string[];
   private readonly subscribeTimeoutMs: number;
   private readonly silenceTimeoutMs: number;
-  private readonly bufferCapacity: number;
 
   private socket: WebSocket | undefined;
   private started = false;
@@ -139,29 +135,28 @@ export class CoinbaseFeed implements MarketFeed {
   private connectTimer: Subscription | undefined;
   private silenceTimer: Subscription | undefined;
   private attemptTimer: Subscription | undefined;
-  private drainTimer: Subscription | undefined;
 
-  /** Ticks waiting for the drain: `buffer[bufferHead…]`. */
-  private buffer: Tick[] = [];
-  private bufferHead = 0;
+  private readonly queue: LiveTickQueue;
+  private readonly malformed: MalformedFrames;
 
   private connections = 0;
-  private malformed = 0;
-  private malformedLoggedAt = Number.NEGATIVE_INFINITY;
-  private malformedSinceLog = 0;
-  private dropped = 0;
-  private emitted = 0;
 
   constructor(private readonly options: CoinbaseFeedOptions) {
     this.instruments = options.instruments;
     this.productIds = options.instruments.map((instrument) => instrument.symbol);
     options.instruments.forEach((instrument, i) => this.index.set(instrument.symbol, i));
-    this.seqs = new Float64Array(options.instruments.length);
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.backoff = options.backoff ?? new ReconnectBackoff();
     this.subscribeTimeoutMs = options.subscribeTimeoutMs ?? 5000;
     this.silenceTimeoutMs = options.silenceTimeoutMs ?? 10_000;
-    this.bufferCapacity = options.bufferCapacity ?? 10_000;
+    this.queue = new LiveTickQueue({
+      index: this.index,
+      capacity: options.bufferCapacity ?? 10_000,
+      scheduler: this.scheduler,
+      emit: (tick) => this.subject.next(tick),
+      log: options.log,
+    });
+    this.malformed = new MalformedFrames(this.scheduler, 'frame from Coinbase', options.log);
     this.ticks$ = this.subject.asObservable();
     this.state$ = this.stateSubject.asObservable();
     this.epoch = `coinbase-${this.scheduler.now().toString(36)}-${(++runCounter).toString(36)}`;
@@ -181,10 +176,10 @@ export class CoinbaseFeed implements MarketFeed {
   } {
     return {
       connections: this.connections,
-      emitted: this.emitted,
-      malformed: this.malformed,
-      dropped: this.dropped,
-      buffered: this.buffer.length - this.bufferHead,
+      emitted: this.queue.emitted,
+      malformed: this.malformed.count,
+      dropped: this.queue.dropped,
+      buffered: this.queue.size,
     };
   }
 
@@ -202,19 +197,9 @@ export class CoinbaseFeed implements MarketFeed {
     this.stopped = true;
     this.connectTimer?.unsubscribe();
     this.connectTimer = undefined;
-    this.drainTimer?.unsubscribe();
-    this.drainTimer = undefined;
     this.dropSocket();
-    this.buffer = [];
-    this.bufferHead = 0;
-    if (this.malformedSinceLog > 0) {
-      this.options.log?.warn(
-        `${this.malformedSinceLog} more malformed frame(s) dropped (${this.malformed} in all)`,
-      );
-    }
-    if (this.dropped > 0) {
-      this.options.log?.warn(`${this.dropped} tick(s) dropped in all: the buffer was full`);
-    }
+    this.malformed.flush();
+    this.queue.close();
     if (this.started) this.setState('closed');
   }
 
@@ -360,51 +345,7 @@ export class CoinbaseFeed implements MarketFeed {
       size: ticker.last_size,
     };
     if (ticker.open_24h > 0) tick.prevClose = ticker.open_24h;
-    this.enqueue(tick);
-  }
-
-  /**
-   * Queues a tick for the drain. When full, the oldest waiting tick goes: the
-   * newest carries the current price and book, which is what every quote
-   * shows, while an old one is superseded by the time it would be sent.
-   * `seq` is given at the drain, so a drop leaves no gap in it.
-   */
-  private enqueue(tick: Tick): void {
-    if (this.buffer.length - this.bufferHead >= this.bufferCapacity) {
-      this.bufferHead++;
-      if (this.dropped++ === 0) {
-        this.options.log?.warn(
-          `tick buffer full (${this.bufferCapacity}): the downstream is slower than the feed, dropping the oldest ticks`,
-        );
-      }
-    }
-    this.buffer.push(tick);
-    this.drainTimer ??= this.schedule(0, () => this.drain());
-  }
-
-  private drain(): void {
-    this.drainTimer = undefined;
-    const end = Math.min(this.buffer.length, this.bufferHead + DRAIN_SLICE);
-    for (; this.bufferHead < end && !this.stopped; this.bufferHead++) {
-      const tick = this.buffer[this.bufferHead];
-      tick.seq = ++this.seqs[this.index.get(tick.symbol)!];
-      this.emitted++;
-      try {
-        this.subject.next(tick);
-      } catch (err) {
-        this.options.log?.error(`a tick subscriber failed: ${String(err)}`);
-      }
-    }
-    if (this.bufferHead >= this.buffer.length) {
-      this.buffer = [];
-      this.bufferHead = 0;
-    } else {
-      if (this.bufferHead > 4096) {
-        this.buffer = this.buffer.slice(this.bufferHead);
-        this.bufferHead = 0;
-      }
-      this.drainTimer = this.schedule(0, () => this.drain());
-    }
+    this.queue.push(tick);
   }
 
   private onUpstreamError(error: CoinbaseError): void {
@@ -418,43 +359,14 @@ export class CoinbaseFeed implements MarketFeed {
   }
 
   private onMalformed(problem: string): void {
-    this.malformed++;
-    const now = this.scheduler.now();
-    if (now - this.malformedLoggedAt < MALFORMED_LOG_PERIOD_MS) {
-      this.malformedSinceLog++;
-      return;
-    }
-    const more =
-      this.malformedSinceLog > 0
-        ? ` (and ${this.malformedSinceLog} more since the last report)`
-        : '';
-    this.malformedLoggedAt = now;
-    this.malformedSinceLog = 0;
-    this.options.log?.warn(
-      `malformed frame from Coinbase dropped: ${problem}${more}; ${this.malformed} in all`,
-    );
+    this.malformed.note(problem);
   }
 
   private schedule(delayMs: number, work: () => void): Subscription {
-    return this.scheduler.schedule(() => {
-      try {
-        work();
-      } catch (err) {
-        this.options.log?.error(
-          `CoinbaseFeed timer failed: ${err instanceof Error ? err.stack : String(err)}`,
-        );
-      }
-    }, delayMs);
+    return guardedSchedule(this.scheduler, 'CoinbaseFeed', this.options.log, delayMs, work);
   }
 
   private setState(state: FeedState): void {
     if (this.stateSubject.value !== state) this.stateSubject.next(state);
   }
-}
-
-/** The text of a `ws` message (a Buffer, or fragments). */
-function rawText(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
 }
