@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { describeUpstreamIssue } from './live-feed-support.js';
 
 /**
  * The messages of Alpaca's market data v2 stock stream
@@ -169,11 +170,7 @@ export function parseAlpacaMessage(json: unknown): AlpacaMessage {
   const key = type as keyof typeof SCHEMAS;
   const result = v.safeParse(SCHEMAS[key], json, { abortEarly: true });
   if (!result.success) {
-    const issue = result.issues[0];
-    const path = issue.path?.map((item) => String(item.key)).join('.');
-    const problem =
-      !path || issue.message.startsWith(`${path}:`) ? issue.message : `${path}: ${issue.message}`;
-    return { kind: 'malformed', problem: `${type}: ${problem}` };
+    return { kind: 'malformed', problem: `${type}: ${describeUpstreamIssue(result.issues[0])}` };
   }
   switch (key) {
     case 't':

@@ -1,4 +1,5 @@
 import type { SchedulerLike, Subscription } from 'rxjs';
+import type * as v from 'valibot';
 import type WebSocket from 'ws';
 import type { Tick } from '../../shared/market.js';
 
@@ -178,4 +179,15 @@ export function rawText(data: WebSocket.RawData): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
   return Buffer.from(data).toString('utf8');
+}
+
+/**
+ * An upstream message's first schema issue for the log: `path: message`
+ * (the message alone when it already starts with its path, or has none).
+ */
+export function describeUpstreamIssue(issue: v.BaseIssue<unknown>): string {
+  const path = issue.path?.map((item) => String(item.key)).join('.');
+  return !path || issue.message.startsWith(`${path}:`)
+    ? issue.message
+    : `${path}: ${issue.message}`;
 }
