@@ -3,6 +3,7 @@ import { ServeStaticModule } from '@nestjs/serve-static';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApiModule } from './api/api.module.js';
+import { BusFeedRoleModule, BusGatewayRoleModule } from './bus/bus.module.js';
 import { type AppConfig, parseConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
@@ -16,6 +17,13 @@ export const WEB_DIST = fileURLToPath(new URL('../web/dist', import.meta.url));
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig = parseConfig(process.env)): DynamicModule {
+    if (config.role === 'feed') {
+      // The cluster's feed: no clients, no dashboard; /health and /metrics only.
+      return {
+        module: AppModule,
+        imports: [ConfigModule.forRoot(config), BusFeedRoleModule],
+      };
+    }
     const serveWeb = config.serveDashboard && existsSync(`${WEB_DIST}/index.html`);
     return {
       module: AppModule,
@@ -24,6 +32,7 @@ export class AppModule {
         GatewayModule,
         WsModule,
         ApiModule,
+        ...(config.role === 'gateway' ? [BusGatewayRoleModule] : []),
         ...(serveWeb
           ? [
               ServeStaticModule.forRoot({

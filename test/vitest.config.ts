@@ -48,6 +48,19 @@ export default defineConfig({
       {
         plugins: [swcPlugin()],
         test: {
+          name: 'cluster',
+          root,
+          include: ['test/cluster/**/*.cluster-spec.ts'],
+          environment: 'node',
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
+          // Real processes (Redis, a feed, gateways) on 2 cores: one file at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        plugins: [swcPlugin()],
+        test: {
           name: 'browser',
           root,
           include: ['test/browser/**/*.browser-spec.ts'],

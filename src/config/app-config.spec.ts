@@ -7,6 +7,10 @@ describe(parseConfig.name, () => {
     expect(parseConfig({})).toEqual({
       port: 3000,
       host: '127.0.0.1',
+      role: 'standalone',
+      redisUrl: undefined,
+      busStreamMaxlen: 6000,
+      busStaleMs: 1000,
       feed: 'simulated',
       seed: 42,
       feedTicksPerSecond: 500,
@@ -488,5 +492,26 @@ describe('CONFIG_DOCS', () => {
     }
     expect(schema.properties?.PORT).toMatchObject({ default: '3000', pattern: '^-?\\d+$' });
     expect(schema.required).toEqual([]);
+  });
+
+  it('needs REDIS_URL for a feed or a gateway, and refuses RECORD_FILE on a gateway', () => {
+    expect(() => parseConfig({ ROLE: 'gateway' })).toThrow(
+      'REDIS_URL: required when ROLE=feed or ROLE=gateway',
+    );
+    expect(() => parseConfig({ ROLE: 'feed', REDIS_URL: 'http://x' })).toThrow(
+      'REDIS_URL: expected a redis:// or rediss:// URL',
+    );
+    expect(() =>
+      parseConfig({ ROLE: 'gateway', REDIS_URL: 'redis://127.0.0.1:6379', RECORD_FILE: 'x.csv' }),
+    ).toThrow('RECORD_FILE: a gateway runs no feed');
+    expect(
+      parseConfig({ ROLE: 'Gateway', REDIS_URL: 'redis://:secret@10.0.0.5:6380' }),
+    ).toMatchObject({ role: 'gateway', redisUrl: 'redis://:secret@10.0.0.5:6380' });
+  });
+
+  it('never shows a bad REDIS_URL, which may hold a password', () => {
+    expect(() => parseConfig({ ROLE: 'feed', REDIS_URL: 'ftp://:hunter2@x' })).toThrow(
+      /^(?![\s\S]*hunter2)/,
+    );
   });
 });

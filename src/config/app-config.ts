@@ -13,6 +13,7 @@ import {
   type MarketCalendar,
   type ReplayFormatSetting,
   type ReplaySpeed,
+  type Role,
   type TrustedProxy,
 } from './env-schema.js';
 
@@ -28,6 +29,8 @@ export {
   REPLAY_FORMATS,
   type ReplayFormatSetting,
   type ReplaySpeed,
+  type Role,
+  ROLES,
   type TrustedProxy,
 } from './env-schema.js';
 
@@ -41,6 +44,14 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 export interface AppConfig {
   port: number;
   host: string;
+  /** What this process does: everything (standalone), the cluster's feed, or one of its gateways. */
+  role: Role;
+  /** The Redis of a cluster (set whenever `role` is feed or gateway: a cross-key rule). Secret: may hold a password. */
+  redisUrl: string | undefined;
+  /** Batches the feed's Redis stream keeps (XADD MAXLEN ~). */
+  busStreamMaxlen: number;
+  /** A gateway reports the feed stale after this long without a batch. */
+  busStaleMs: number;
   /** Which {@link MarketFeed} implementation MarketModule builds. */
   feed: FeedSource;
   seed: number;

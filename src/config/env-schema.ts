@@ -19,6 +19,10 @@ export const REPLAY_FORMATS = ['auto', 'tickstream', 'binance-trades', 'massive-
 export type ReplayFormatSetting = (typeof REPLAY_FORMATS)[number];
 
 /** The Alpaca market data feeds `ALPACA_FEED` names (the last part of the stream URL). */
+/** ROLE: one process doing everything, or the feed and the gateways of a cluster over Redis. */
+export const ROLES = ['standalone', 'feed', 'gateway'] as const;
+export type Role = (typeof ROLES)[number];
+
 export const ALPACA_FEEDS = ['iex', 'sip', 'test'] as const;
 export type AlpacaFeedName = (typeof ALPACA_FEEDS)[number];
 
@@ -173,6 +177,21 @@ function websocketUrlText() {
   );
 }
 
+/** A `redis://` or `rediss://` URL with a host; undefined when unset. */
+function redisUrl() {
+  const message = 'expected a redis:// or rediss:// URL with a host (e.g. redis://127.0.0.1:6379)';
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.check((text) => {
+        if (!URL.canParse(text)) return false;
+        const url = new URL(text);
+        return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+      }, message),
+    ),
+  );
+}
+
 /** A {@link websocketUrlText} URL, `fallback` when unset. */
 function websocketUrl(fallback: string) {
   return v.optional(websocketUrlText(), fallback);
@@ -229,6 +248,31 @@ export const ENV_VARS = v.object({
       '127.0.0.1',
     ),
     v.description('Interface to bind; `0.0.0.0` for all.'),
+  ),
+  ROLE: v.pipe(
+    envEnum(ROLES, 'standalone'),
+    v.description(
+      'standalone: one process runs the feed and serves clients (no Redis). feed: runs the market feed and publishes it to Redis (serves only /health and /metrics). gateway: consumes the feed from Redis and serves clients (Socket.IO, /ws, REST, the dashboard); runs no feed. See "Run a cluster".',
+    ),
+  ),
+  REDIS_URL: v.pipe(
+    redisUrl(),
+    v.description(
+      'With ROLE=feed or ROLE=gateway: the Redis (>= 7.0) the feed publishes to and the gateways read from, e.g. `redis://127.0.0.1:6379` (a password in it is never logged).',
+    ),
+    v.metadata({ docDefault: '(required with ROLE=feed or gateway)', secret: true }),
+  ),
+  BUS_STREAM_MAXLEN: v.pipe(
+    envInt(6000, 100, 1_000_000),
+    v.description(
+      'With ROLE=feed: batches the Redis stream keeps (about 40 a second; 6000 is 2.5 minutes). A gateway further behind than that resyncs from the snapshot.',
+    ),
+  ),
+  BUS_STALE_MS: v.pipe(
+    envInt(1000, 100, 60_000),
+    v.description(
+      'With ROLE=gateway: time without a batch from the feed (it sends one every 25 ms, trades or not) after which the feed is reported `stale`.',
+    ),
   ),
   FEED: v.pipe(
     envEnum(FEED_SOURCES, 'simulated'),
@@ -533,6 +577,17 @@ interface CrossKeyRule {
  * even when other variables are bad: one restart fixes everything.
  */
 const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
+  {
+    key: 'REDIS_URL',
+    message: 'required when ROLE=feed or ROLE=gateway',
+    violated: (env) =>
+      ['feed', 'gateway'].includes(env.ROLE?.toLowerCase() ?? '') && env.REDIS_URL === undefined,
+  },
+  {
+    key: 'RECORD_FILE',
+    message: 'a gateway runs no feed: record with ROLE=feed (or standalone)',
+    violated: (env) => env.ROLE?.toLowerCase() === 'gateway' && env.RECORD_FILE !== undefined,
+  },
   {
     key: 'REPLAY_FILE',
     message: 'required when FEED=replay',

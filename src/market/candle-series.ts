@@ -46,6 +46,33 @@ export class CandleSeries {
     });
   }
 
+  /**
+   * Folds a run of trades (a bus slot: first price `win.o`, extremes, volume)
+   * ending at `ts` with price `close` into the bucket of `ts`. A slot never
+   * straddles a bucket (its width divides every resolution), so this equals
+   * folding the trades one by one.
+   */
+  applyRun(ts: number, win: { o: number; h: number; l: number; v: number }, close: number): void {
+    const t = Math.floor(ts / this.widthMs) * this.widthMs;
+    const last = this.buffer.last();
+    if (last !== undefined && t <= last.t) {
+      if (win.h > last.h) last.h = win.h;
+      if (win.l < last.l) last.l = win.l;
+      last.c = close;
+      last.v += win.v;
+      return;
+    }
+    this.buffer.push({ t, o: win.o, h: win.h, l: win.l, c: close, v: win.v });
+  }
+
+  /** Replaces every candle with `candles` (oldest first; only the newest `capacity` are kept). */
+  restore(candles: readonly Candle[]): void {
+    this.buffer.clear();
+    for (const { t, o, h, l, c, v } of candles.slice(-this.capacity)) {
+      this.buffer.push({ t, o, h, l, c, v });
+    }
+  }
+
   /** The newest `limit` candles, oldest first, the forming one last; copies, safe to keep. */
   recent(limit: number): Candle[] {
     return this.buffer

@@ -2,6 +2,9 @@ import { Logger } from '@nestjs/common';
 import type { SchedulerLike } from 'rxjs';
 import type { AppConfig } from '../config/app-config.js';
 import { nextSessionChange, nyseSession } from './calendar/nyse-calendar.js';
+import { BusFeed } from '../bus/bus-feed.js';
+import { FeedTimeScheduler } from '../bus/feed-time.scheduler.js';
+import { redisAddress } from '../bus/redis-connection.js';
 import { loadInstruments } from './instrument-loader.js';
 import type { MarketFeed } from './market-feed.js';
 import {
@@ -40,6 +43,21 @@ export async function createMarketFeed(
   config: AppConfig,
   scheduler: SchedulerLike,
 ): Promise<MarketFeed> {
+  if (config.role === 'gateway') {
+    // A gateway runs no feed: it follows the cluster's feed through Redis.
+    if (config.redisUrl === undefined) throw new Error('ROLE=gateway needs REDIS_URL');
+    if (!(scheduler instanceof FeedTimeScheduler)) {
+      throw new Error('ROLE=gateway runs its streams on a FeedTimeScheduler');
+    }
+    const logger = new Logger('BusFeed');
+    logger.log(`following the cluster's feed on redis ${redisAddress(config.redisUrl)}`);
+    return BusFeed.connect({
+      redisUrl: config.redisUrl,
+      scheduler,
+      staleMs: config.busStaleMs,
+      log: logger,
+    });
+  }
   switch (config.feed) {
     case 'simulated':
       return new MarketSimulator({

@@ -1,5 +1,14 @@
 import type { Observable } from 'rxjs';
-import type { FeedState, Instrument, MarketSession, Tick } from '../shared/market.js';
+import type {
+  Candle,
+  CandleResolution,
+  FeedSourceName,
+  FeedState,
+  Instrument,
+  MarketSession,
+  Tick,
+} from '../shared/market.js';
+import type { QuoteWindow } from '../shared/protocol.js';
 
 export type { FeedState } from '../shared/market.js';
 
@@ -45,6 +54,43 @@ export const MARKET_SCHEDULER = Symbol('MARKET_SCHEDULER');
  *   numbering what is delivered. `seq` also continues across a live source's
  *   reconnects: one process run of it is one epoch.
  */
+/** A symbol's session statistics as the state holds them (prevClose in whole cents). */
+export interface SessionState {
+  open: number;
+  high: number;
+  low: number;
+  volume: number;
+  prevCloseCents: number;
+}
+
+/**
+ * A tick that stands for every trade of one symbol in one slot of a
+ * cluster's bus (src/bus/): the latest trade, plus the slot's OHLCV and
+ * count and the session statistics after it, computed by the feed process.
+ * A gateway's feed emits these; conflation folds `win` instead of the one
+ * trade, MarketStateService takes `session` as it is, so Σ`win.n` and
+ * Σ`win.v` still count every trade.
+ */
+export interface SlotTick extends Tick {
+  readonly win: QuoteWindow;
+  readonly session: SessionState;
+}
+
+/** One symbol's whole state, as a gateway restores it from the cluster's snapshot. */
+export interface SymbolRestore {
+  tick: Tick;
+  session: SessionState;
+  /** Oldest first, the forming candle last. */
+  candles: Record<CandleResolution, Candle[]>;
+}
+
+/** The whole market state at one point of the feed: what a resync replaces the state with. */
+export interface FeedSnapshot {
+  epoch: string;
+  /** Symbols with at least one trade; the others have none yet. */
+  symbols: ReadonlyMap<string, SymbolRestore>;
+}
+
 export interface MarketFeed {
   /** Hot, shared stream of every tick, in time order per symbol. Never errors. */
   readonly ticks$: Observable<Tick>;
@@ -71,6 +117,22 @@ export interface MarketFeed {
   readonly session$?: Observable<MarketSession>;
   /** The symbols whose trading is halted (sorted), the current list first. Optional: none. */
   readonly halted$?: Observable<readonly string[]>;
+  /**
+   * Why the feed is not `live`, when there is more to say than the state
+   * (`redis unreachable`), the current one first. Optional: no reason.
+   */
+  readonly reason$?: Observable<string | undefined>;
+  /**
+   * Where its ticks come from, when that is not FEED (a gateway's feed says
+   * which source the cluster's feed runs). Optional: FEED.
+   */
+  readonly sourceName?: FeedSourceName;
+  /**
+   * Snapshots that replace the whole market state (a gateway resyncing from
+   * the cluster's Redis after a gap or a new epoch), each one before the
+   * ticks that follow it. Optional: a feed that never resyncs.
+   */
+  readonly resync$?: Observable<FeedSnapshot>;
   /** Starts producing ticks (idempotent). */
   start(): void;
   /** Stops producing ticks and releases timers (idempotent). */

@@ -12,7 +12,13 @@ import {
 } from '../shared/market.js';
 import type { Quote } from '../shared/protocol.js';
 import { CandleSeries } from './candle-series.js';
-import { MARKET_FEED, type MarketFeed } from './market-feed.js';
+import {
+  type FeedSnapshot,
+  MARKET_FEED,
+  type MarketFeed,
+  type SessionState,
+  type SlotTick,
+} from './market-feed.js';
 import { buildQuote, snapshotWindow } from './quote.js';
 import { UnknownSymbolError } from './unknown-symbol.error.js';
 
@@ -57,7 +63,14 @@ class SymbolState {
 export class MarketStateService implements OnModuleDestroy {
   private readonly states = new Map<string, SymbolState>();
   private readonly subscription: Subscription;
+  private readonly restored = new Subject<void>();
   private total = 0;
+  /**
+   * After the state was replaced by a snapshot (a gateway's resync): the
+   * streaming layer restarts its windows and sends every client the fresh
+   * values.
+   */
+  readonly restored$: Observable<void> = this.restored.asObservable();
 
   constructor(@Inject(MARKET_FEED) private readonly feed: MarketFeed) {
     for (const instrument of feed.instruments) {
@@ -66,6 +79,7 @@ export class MarketStateService implements OnModuleDestroy {
     // Subscribed at construction, before any lifecycle hook can start the feed,
     // so the opening ticks are never missed.
     this.subscription = feed.ticks$.subscribe((tick) => this.apply(tick));
+    if (feed.resync$) this.subscription.add(feed.resync$.subscribe((s) => this.restore(s)));
   }
 
   /** The feed's run id: changes when the feed restarts and sequences restart at 1. */
@@ -129,15 +143,56 @@ export class MarketStateService implements OnModuleDestroy {
     return series ? series.recent(limit) : [];
   }
 
+  /** The session statistics of a symbol as held (prevClose in cents), or undefined before its first trade. */
+  sessionState(symbol: string): SessionState | undefined {
+    const state = this.states.get(symbol);
+    if (!state?.last) return undefined;
+    const { open, high, low, volume, prevCloseCents } = state;
+    return { open, high, low, volume, prevCloseCents };
+  }
+
   /** Detaches from the feed and completes every symbol stream, so downstream pipelines finish. */
   onModuleDestroy(): void {
     this.subscription.unsubscribe();
     for (const state of this.states.values()) state.subject.complete();
+    this.restored.complete();
+  }
+
+  /**
+   * Replaces every symbol's state with the snapshot's (a symbol missing from
+   * it has had no trade: it is emptied), then tells `restored$`. Symbols of
+   * the snapshot outside the universe are ignored.
+   */
+  private restore(snapshot: FeedSnapshot): void {
+    for (const [symbol, state] of this.states) {
+      const restore = snapshot.symbols.get(symbol);
+      if (restore === undefined) {
+        state.last = undefined;
+        state.open = state.high = state.low = state.volume = 0;
+        state.prevCloseCents = Math.max(1, Math.round(state.instrument.refPrice * 100));
+        for (const r of CANDLE_RESOLUTIONS) state.candles[r].clear();
+        continue;
+      }
+      setSession(state, restore.session);
+      state.last = restore.tick;
+      for (const r of CANDLE_RESOLUTIONS) state.candles[r].restore(restore.candles[r]);
+    }
+    this.restored.next();
   }
 
   private apply(tick: Tick): void {
     const state = this.states.get(tick.symbol);
     if (!state) return;
+    const run = (tick as Partial<SlotTick>).win;
+    if (run !== undefined) {
+      // A bus slot (a gateway): the feed process computed the session; take it as it is.
+      setSession(state, (tick as SlotTick).session);
+      state.last = tick;
+      for (const r of CANDLE_RESOLUTIONS) state.candles[r].applyRun(tick.ts, run, tick.price);
+      this.total += run.n;
+      state.subject.next(tick);
+      return;
+    }
     const { price, size } = tick;
     if (tick.seq === 1 || state.last === undefined || tick.opensSession) {
       // seq 1 opens a session (first start or a feed restart): start the day afresh; a
@@ -160,6 +215,14 @@ export class MarketStateService implements OnModuleDestroy {
     this.total++;
     state.subject.next(tick);
   }
+}
+
+function setSession(state: SymbolState, session: SessionState): void {
+  state.open = session.open;
+  state.high = session.high;
+  state.low = session.low;
+  state.volume = session.volume;
+  state.prevCloseCents = session.prevCloseCents;
 }
 
 function sessionOf(state: SymbolState, last: Tick): SessionStats {

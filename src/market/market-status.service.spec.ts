@@ -24,6 +24,8 @@ describe(MarketStatusService.name, () => {
       source: 'simulated',
       session: 'always',
       halted: [],
+      epoch: expect.any(String) as string,
+      since: expect.any(Number) as number,
     });
     expect(seen).toEqual([service.current]);
   });

@@ -134,6 +134,8 @@ describe(MarketModule.name, () => {
       source: 'replay',
       session: 'always',
       halted: [],
+      epoch: feed.epoch,
+      since: expect.any(Number) as number,
     });
     expect(state.ticksTotal).toBe(feed.ticksEmitted);
     // The first trade's price, in the whole cents MarketStateService keeps prevClose in.

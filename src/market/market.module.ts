@@ -6,6 +6,7 @@ import { createMarketFeed } from './market-feed.factory.js';
 import { MarketStateService } from './market-state.service.js';
 import { MarketStatusService } from './market-status.service.js';
 import { RecordingService } from './record/recording.service.js';
+import { FeedTimeScheduler } from '../bus/feed-time.scheduler.js';
 
 /**
  * The market feed (the simulator, a replay or a live source: FEED), its state and its
@@ -19,7 +20,14 @@ import { RecordingService } from './record/recording.service.js';
  */
 @Module({
   providers: [
-    { provide: MARKET_SCHEDULER, useValue: asyncScheduler },
+    {
+      provide: MARKET_SCHEDULER,
+      inject: [APP_CONFIG],
+      // A gateway's windows close on the feed's time (see FeedTimeScheduler), everyone else's
+      // on this process's clock.
+      useFactory: (config: AppConfig): SchedulerLike =>
+        config.role === 'gateway' ? new FeedTimeScheduler() : asyncScheduler,
+    },
     {
       provide: MARKET_FEED,
       inject: [APP_CONFIG, MARKET_SCHEDULER],

@@ -127,7 +127,15 @@ export type MarketSession = (typeof MARKET_SESSIONS)[number];
 
 /** Body of `GET /health`. */
 export interface HealthResponse {
-  status: 'ok';
+  /**
+   * `degraded` while prices are not live for a reason an operator should see:
+   * the feed stale, reconnecting or down, or (a cluster) Redis unreachable.
+   */
+  status: 'ok' | 'degraded';
+  /** Why it is degraded. */
+  reason?: string;
+  /** standalone, feed or gateway (ROLE). */
+  role: 'standalone' | 'feed' | 'gateway';
   uptimeSec: number;
   symbols: number;
   clients: number;

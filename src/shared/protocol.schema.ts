@@ -213,6 +213,22 @@ export const MarketStatusSchema = v.pipe(
       v.array(SymbolSchema),
       v.description('Symbols whose trading is halted now (no ticks until the halt ends).'),
     ),
+    epoch: v.pipe(
+      v.string(),
+      v.description(
+        "The feed's run (as in a subscribe ack): when it changes, sequences started again; subscribe again to get fresh snapshots.",
+      ),
+    ),
+    since: v.pipe(
+      v.number(),
+      v.description('When the feed entered its current state: ms since the epoch, wall clock.'),
+    ),
+    reason: v.pipe(
+      v.optional(v.string()),
+      v.description(
+        'Why the feed is not live, when there is more to say than its state (`redis unreachable`, `no batch from the feed for 2 s or more`).',
+      ),
+    ),
   }),
   v.description(
     'The state of the market: sent on connect and whenever it changes; also `GET /api/status`.',

@@ -1,4 +1,5 @@
 import { Observable, type OperatorFunction, type SchedulerLike, asyncScheduler } from 'rxjs';
+import type { SlotTick } from '../market/market-feed.js';
 import type { Tick } from '../shared/market.js';
 import type { QuoteWindow } from '../shared/protocol.js';
 
@@ -15,7 +16,8 @@ export interface Conflated {
  * same turn and can be batched per client.
  *
  * - Every tick is folded into one aggregate (o = first price, h/l = max/min
- *   price, v = Σ size, n = count, last = latest tick).
+ *   price, v = Σ size, n = count, last = latest tick). A {@link SlotTick}
+ *   (a gateway's bus slot) is folded as the run of trades it stands for.
  * - On each `clock$` value `g`, a non-empty aggregate is emitted if
  *   `g − lastEmitAt ≥ windowMs`; `lastEmitAt` becomes `g`.
  *
@@ -97,6 +99,23 @@ export function conflate(
         source.subscribe({
           next(tick) {
             if (subscriber.closed) return;
+            const run = (tick as Partial<SlotTick>).win;
+            if (run !== undefined) {
+              // A gateway's bus slot: fold its summary, which stands for run.n trades.
+              if (n === 0) {
+                o = run.o;
+                h = run.h;
+                l = run.l;
+                v = run.v;
+              } else {
+                if (run.h > h) h = run.h;
+                if (run.l < l) l = run.l;
+                v += run.v;
+              }
+              n += run.n;
+              last = tick;
+              return;
+            }
             const price = tick.price;
             if (n === 0) {
               o = h = l = price;

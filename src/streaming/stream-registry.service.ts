@@ -28,7 +28,8 @@ export interface QuoteSink {
 }
 
 /** The part of the market state the registry reads; lets specs pass a small fake. */
-export type MarketStateReader = Pick<MarketStateService, 'symbolTicks$' | 'session' | 'has'>;
+export type MarketStateReader = Pick<MarketStateService, 'symbolTicks$' | 'session' | 'has'> &
+  Partial<Pick<MarketStateService, 'restored$' | 'snapshot'>>;
 
 /**
  * One client's holdings at one tier, as the fan-out reads them: a frame is
@@ -115,6 +116,7 @@ export class StreamRegistry implements OnModuleDestroy {
   private readonly errorLog = new ThrottledErrorLog(this.logger);
 
   private readonly framesPerWindow: number;
+  private readonly restoredSubscription: Subscription | undefined;
 
   constructor(
     @Inject(MarketStateService) private readonly state: MarketStateReader,
@@ -122,6 +124,7 @@ export class StreamRegistry implements OnModuleDestroy {
     @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'framesPerWindow'>,
   ) {
     this.framesPerWindow = config?.framesPerWindow ?? 1;
+    this.restoredSubscription = state.restored$?.subscribe(() => this.restart());
   }
 
   /** Quotes handed to the sink without it throwing. */
@@ -265,8 +268,38 @@ export class StreamRegistry implements OnModuleDestroy {
     return stats;
   }
 
+  /**
+   * After the market state was replaced (a gateway's resync): every pipeline
+   * starts a fresh window (what it held belongs to the old state, maybe to
+   * an old epoch), and every holder gets the fresh snapshot of what it holds,
+   * one batch per tier, through the sink like any update.
+   */
+  private restart(): void {
+    if (this.closed) return;
+    for (const [tier, tierState] of this.tiers) {
+      tierState.batch = [];
+      const updates: TierUpdate[] = [];
+      for (const byTier of this.pipelines.values()) {
+        const pipeline = byTier.get(tier);
+        if (pipeline === undefined) continue;
+        pipeline.subscription?.unsubscribe();
+        pipeline.subscription = this.connect(pipeline);
+        const quote = this.state.snapshot?.(pipeline.symbol);
+        if (quote !== undefined) updates.push({ symbol: pipeline.symbol, quote });
+      }
+      if (updates.length === 0 || this.sink === undefined) continue;
+      try {
+        this.sink.publishBatch(tier, updates);
+        this.published += updates.length;
+      } catch (err) {
+        this.sinkFailed(`tier ${tier}ms snapshots after a resync`, err);
+      }
+    }
+  }
+
   /** Stops every pipeline and forgets every client; later subscribes are refused. */
   onModuleDestroy(): void {
+    this.restoredSubscription?.unsubscribe();
     this.closed = true;
     for (const byTier of this.pipelines.values()) {
       for (const p of byTier.values()) p.subscription?.unsubscribe();
@@ -301,7 +334,22 @@ export class StreamRegistry implements OnModuleDestroy {
       subscription: undefined,
     };
     // Subscribe before registering: if symbolTicks$ throws, no half-made pipeline is left behind.
-    pipeline.subscription = this.state
+    pipeline.subscription = this.connect(pipeline);
+    if (byTier === undefined) {
+      byTier = new Map();
+      this.pipelines.set(symbol, byTier);
+    }
+    byTier.set(tier, pipeline);
+    this.livePipelines++;
+    // Claimed only once the pipeline exists (a throw above leaves the tier's slots as they were).
+    pipeline.slot = tierState.freeSlots.pop() ?? tierState.slotLimit++;
+    this.hold(pipeline, clientId);
+  }
+
+  /** Subscribes a pipeline's conflation to its symbol's ticks on its tier's clock. */
+  private connect(pipeline: Pipeline): Subscription {
+    const { symbol, tier, tierState } = pipeline;
+    return this.state
       .symbolTicks$(symbol)
       .pipe(conflate(tier, tierState.clock.ticks$, this.scheduler))
       .subscribe({
@@ -316,15 +364,6 @@ export class StreamRegistry implements OnModuleDestroy {
           pipeline.subscription = undefined;
         },
       });
-    if (byTier === undefined) {
-      byTier = new Map();
-      this.pipelines.set(symbol, byTier);
-    }
-    byTier.set(tier, pipeline);
-    this.livePipelines++;
-    // Claimed only once the pipeline exists (a throw above leaves the tier's slots as they were).
-    pipeline.slot = tierState.freeSlots.pop() ?? tierState.slotLimit++;
-    this.hold(pipeline, clientId);
   }
 
   /** Adds a client to a pipeline's holders and the pipeline to the client's tier holding. */

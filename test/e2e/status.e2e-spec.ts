@@ -9,12 +9,14 @@ import { closeAllClients, createTestApp, type TestApp, waitFor } from '../suppor
 import { ManualFeed } from '../support/ticks.js';
 import { closeAllWsClients, WsClient } from '../support/ws-client.js';
 
-const LIVE_SIMULATED: MarketStatus = {
+const LIVE_SIMULATED = {
   feed: 'live',
   source: 'simulated',
   session: 'always',
   halted: [],
-};
+  epoch: expect.any(String) as string,
+  since: expect.any(Number) as number,
+} satisfies MarketStatus;
 
 /** A Socket.IO client whose `status` events are recorded from the first packet on. */
 async function statusClient(

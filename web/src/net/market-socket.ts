@@ -123,7 +123,17 @@ export class MarketSocket {
       if (this.stateNow !== 'connected') this.setState('connected');
       this.on.quotes(batch);
     });
-    this.socket.on('status', (status) => this.on.market(status));
+    this.socket.on('status', (status) => {
+      // The feed restarted under a server that stayed up (a cluster's gateway): sequences
+      // start again, so subscribe again for fresh snapshots and repaint.
+      if (this.epoch !== undefined && status.epoch !== this.epoch && this.socket.connected) {
+        this.activeSymbols = new Set();
+        this.activeInterval = undefined;
+        this.needsResync = true;
+        this.sync();
+      }
+      this.on.market(status);
+    });
     this.socket.on('exception', (error) => {
       if (this.pending.size > 0) this.heldException = error.message;
       else this.on.problem(error.message);
