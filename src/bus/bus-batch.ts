@@ -38,8 +38,9 @@ import { SYMBOL_PATTERN } from '../shared/symbols.js';
 /**
  * Feed time per batch, ms. Every tier window (100 … 5000 ms, and the half
  * windows of FRAMES_PER_WINDOW=2) and every candle bucket is a whole number
- * of slots, so windows close on slot boundaries and a slot never straddles a
- * candle: 40 batches a second, whatever the tick rate.
+ * of slots, so windows close on slot boundaries: 40 batches a second,
+ * whatever the tick rate. (A tick delivered late can still land in the slot
+ * after its candle's; see SlotBatcher for how candles stay exact.)
  */
 export const SLOT_MS = 25;
 
@@ -60,7 +61,7 @@ export function busKeys(prefix = 'tickstream:'): BusKeys {
   };
 }
 
-/** One symbol's trades in one slot: its latest tick, the slot's OHLCV and count, and the session after it. */
+/** A run of one symbol's trades in one slot, all in one candle bucket: its latest tick, the run's OHLCV and count, and the session after the slot. */
 export interface SlotUpdate {
   tick: Tick;
   win: QuoteWindow;

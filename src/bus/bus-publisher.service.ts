@@ -55,10 +55,12 @@ interface Multi {
  * commands per second depend on the slot rate and the symbols, not on the
  * tick rate. Only this process assigns `seq` and `epoch`.
  *
- * A slot ends at the first tick at or past its end (so every tick of a slot
- * is in one candle bucket) or, when no tick comes, on a timer at the slot
- * grid: an empty batch still goes out, so gateways' windows keep closing and
- * they can tell a quiet feed from a gone one.
+ * A slot is cut on a timer at the slot grid, never by a tick's timestamp:
+ * cutting on a tick would read the state with that tick (of the next slot)
+ * already in it. A tick delivered late may so share a slot with the next
+ * candle bucket's ticks; {@link SlotBatcher} splits a symbol's run there. An
+ * empty batch still goes out, so gateways' windows keep closing and they can
+ * tell a quiet feed from a gone one.
  *
  * After any batch not written (Redis down, stalled, or its MULTI failed) the
  * next write is a full one: meta, every symbol's snapshot and candle lists,
@@ -104,12 +106,10 @@ export class BusPublisher implements OnApplicationBootstrap, OnModuleDestroy {
     this.redis = createRedis(config.redisUrl, 'tickstream-feed', this.logger);
     this.epoch = feed.epoch;
     this.slotEnd = this.nextSlotEnd(scheduler.now());
-    // Subscribed after MarketStateService (constructed first: it is injected here), so a
-    // slot's session statistics, read when the slot is cut, include all of its ticks.
-    this.tickSubscription = feed.ticks$.subscribe((tick) => {
-      if (tick.ts >= this.slotEnd) this.cut();
-      this.batcher.add(tick);
-    });
+    // Subscribed after MarketStateService (constructed first: it is injected here), so when
+    // a slot is cut the state it reads (session, forming candles) holds exactly the ticks
+    // the batcher holds: no more, no fewer.
+    this.tickSubscription = feed.ticks$.subscribe((tick) => this.batcher.add(tick));
   }
 
   /** Whether the Redis connection is up. */
@@ -221,8 +221,12 @@ export class BusPublisher implements OnApplicationBootstrap, OnModuleDestroy {
   /** The snapshot and candle changes of one slot's updates. */
   private addChanges(multi: Multi, updates: readonly SlotUpdate[]): void {
     if (updates.length === 0) return;
+    // A symbol whose trades changed candle bucket within the slot has several runs: the
+    // state after its last one is what is written.
+    const lastRun = new Map<string, SlotUpdate>();
+    for (const update of updates) lastRun.set(update.tick.symbol, update);
     const hset = ['HSET', this.keys.snap];
-    for (const { tick, session } of updates) {
+    for (const { tick, session } of lastRun.values()) {
       const symbol = tick.symbol;
       const forming: Partial<Record<CandleResolution, Candle>> = {};
       let written = this.writtenForming.get(symbol);

@@ -47,10 +47,10 @@ export class CandleSeries {
   }
 
   /**
-   * Folds a run of trades (a bus slot: first price `win.o`, extremes, volume)
-   * ending at `ts` with price `close` into the bucket of `ts`. A slot never
-   * straddles a bucket (its width divides every resolution), so this equals
-   * folding the trades one by one.
+   * Folds a run of trades (one symbol's run in a bus slot: first price
+   * `win.o`, extremes, volume) ending at `ts` with price `close` into the
+   * bucket of `ts`. A run never straddles a bucket (SlotBatcher splits it
+   * there), so this equals folding the trades one by one.
    */
   applyRun(ts: number, win: { o: number; h: number; l: number; v: number }, close: number): void {
     const t = Math.floor(ts / this.widthMs) * this.widthMs;
